@@ -1,0 +1,33 @@
+# denoprof: every entry point installs what it needs first (idempotent).
+# `make agent` profiles the machine with the embedded default; `make test` runs
+# every test. DENOPROF_CACHE (default ~/.cache/denoprof) holds Deno, Go
+# toolchains and the Collector build; nothing depends on it existing.
+
+DENOPROF_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/denoprof
+export DENOPROF_CACHE
+DENO := $(CURDIR)/.cache/bin/deno
+ARGS ?=
+
+.PHONY: setup agent test check bench bpf bpf-check gen clean
+
+setup:
+	@scripts/setup.sh
+
+agent: setup
+	@$(DENO) task agent $(ARGS)
+
+test: setup
+	@$(DENO) task test
+
+check: setup
+	@$(DENO) task check
+
+bench: setup
+	@$(DENO) task bench
+
+# Rebuild the committed BPF object and its source hash.
+bpf:
+	@$(MAKE) -C bpf
+
+clean:
+	rm -rf .cache
