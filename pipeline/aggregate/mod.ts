@@ -1,0 +1,6 @@
+/**
+ * Aggregation of symbolized samples into profile windows.
+ *
+ * @module
+ */
+export * from "./aggregator.ts";
