@@ -8,7 +8,7 @@ export DENOPROF_CACHE
 DENO := $(CURDIR)/.cache/bin/deno
 ARGS ?=
 
-.PHONY: setup agent test check bench bpf bpf-check gen clean
+.PHONY: setup agent test check bench bpf bpf-check gen clean collector profcheck
 
 setup:
 	@scripts/setup.sh
@@ -31,3 +31,15 @@ bpf:
 
 clean:
 	rm -rf .cache
+
+# The test OpenTelemetry Collector (tests/collector/builder-config.yaml) and
+# profcheck, built once into $(DENOPROF_CACHE)/otelcol-<version>/.
+collector:
+	@scripts/collector.sh
+
+profcheck:
+	@scripts/collector.sh profcheck
+
+# Regenerate gen/ from proto/ (buf + protoc-gen-es).
+gen: setup
+	@$(DENO) task gen

@@ -36,12 +36,12 @@
 enum dp_counter {
 	DP_C_SAMPLES = 0,     /* program invocations */
 	DP_C_RINGBUF_FULL,    /* bpf_ringbuf_output failed: record lost */
-	DP_C_USTACK_FAULT,    /* user stack copy ended early on a fault */
+	DP_C_USTACK_FAULT,    /* user stack copy got no byte: first page faulted */
 	DP_C_KSTACK_ERR,      /* bpf_get_stack failed */
 	DP_C_IDLE,            /* sample in the idle task (pid 0), not recorded */
 	DP_C_FILTERED,        /* pid not in the target set, not recorded */
 	DP_C_GO_READ_ERR,     /* reading Go runtime structures faulted */
-	DP_C_GSTACK_FAULT,    /* goroutine stack copy ended early on a fault */
+	DP_C_GSTACK_FAULT,    /* goroutine stack copy ended before stack.hi on a fault */
 	DP_C_MAX,
 };
 

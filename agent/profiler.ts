@@ -1,0 +1,278 @@
+/**
+ * The running profiler: the sampler in the kernel, the pipeline in userspace
+ * and a stream of profile windows out. This is what mod.ts exposes and the
+ * CLI drives. Work happens on two timers: a short poll that drains the ring
+ * buffer and pushes each record through the pipeline, and the reporting
+ * interval that closes a window. Windows go to a bounded queue; a consumer
+ * that falls behind loses the oldest windows (counted), never the sampling.
+ *
+ * @module
+ */
+import { Sampler } from "../bpf/mod.ts";
+import type { Aggregator } from "../pipeline/aggregate/mod.ts";
+import { KtimeClock, realtimeNs } from "../pipeline/clock.ts";
+import type { ProfileWindow } from "../pipeline/model.ts";
+import {
+  LiveProcSource,
+  ObjectCache,
+  type ProcessTable,
+  type ProcSource,
+} from "../pipeline/proc/mod.ts";
+import { decodeRecord } from "../pipeline/record/mod.ts";
+import type { SamplePipeline } from "../pipeline/sample_pipeline.ts";
+import { KernelSymbols } from "../pipeline/symbolize/kallsyms.ts";
+import type { Symbolizer } from "../pipeline/symbolize/symbolizer.ts";
+import { buildPipeline } from "./build_pipeline.ts";
+import { Recorder } from "./recorder.ts";
+import type { UnwindMode } from "./unwinders.ts";
+
+/** Options of {@linkcode Profiler.start}. */
+export interface ProfilerOptions {
+  /** Processes to profile; empty or absent = the whole system. */
+  pids?: readonly number[];
+  /** Samples per second per CPU (default 19). */
+  frequency?: number;
+  /** Seconds per window (default 5). */
+  intervalSeconds?: number;
+  /** User stack bytes copied per sample (default 16384). */
+  stackBytes?: number;
+  /** CFI (default) or frame pointers only. */
+  unwind?: UnwindMode;
+  /** Ring buffer poll period in ms (default 100). */
+  pollMs?: number;
+  /** Windows kept for a slow consumer before the oldest is dropped (default 16). */
+  maxQueuedWindows?: number;
+  /** Also record raw samples, process reads and object files into this folder. */
+  recordDir?: string;
+}
+
+/** Everything the profiler counts. */
+export interface ProfilerStats {
+  /** Kernel-side counters (samples, ringbufFull, ustackFault, ...). */
+  kernel: Record<string, number>;
+  /** Records drained from the ring buffer. */
+  records: number;
+  /** Records that failed to decode. */
+  decodeErrors: number;
+  /** Samples that reached a window. */
+  samples: number;
+  /** Stacks that ended in `[unwind: REASON]`, by reason. */
+  unwindErrors: Record<string, number>;
+  /** Windows produced. */
+  windows: number;
+  /** Windows dropped because the consumer was slow. */
+  windowsDropped: number;
+  /** Other pipeline counters (process table, symbolizer, object cache). */
+  pipeline: Record<string, number>;
+}
+
+/**
+ * A started profiler. Iterate it (or read {@linkcode Profiler.readable}) for
+ * windows; {@linkcode Profiler.stop} flushes the last window and ends the
+ * iteration.
+ *
+ * @example Profile this process for a second (needs root)
+ * ```ts ignore
+ * import { Profiler } from "./profiler.ts";
+ * const p = Profiler.start({ pids: [Deno.pid], frequency: 99, intervalSeconds: 1 });
+ * setTimeout(() => p.stop(), 1000);
+ * for await (const w of p) console.log(w.processes.length);
+ * ```
+ */
+export class Profiler implements AsyncIterable<ProfileWindow> {
+  /** The windows as a stream (one reader). */
+  readonly readable: ReadableStream<ProfileWindow>;
+  #sampler: Sampler;
+  #pipeline: SamplePipeline;
+  #aggregator: Aggregator;
+  #table: ProcessTable;
+  #symbolizer: Symbolizer;
+  #objects: ObjectCache;
+  #recorder: Recorder | undefined;
+  #clock: KtimeClock;
+  #frequency: number;
+  #kernelSymbols: KernelSymbols;
+  #firstWindowStart: bigint;
+  #poll: ReturnType<typeof setInterval>;
+  #tick: ReturnType<typeof setInterval>;
+  #queue: ProfileWindow[] = [];
+  #maxQueued: number;
+  #waiter: (() => void) | undefined;
+  #stopped = false;
+  #stopping: Promise<void> | undefined;
+  #records = 0;
+  #decodeErrors = 0;
+  #windowsDropped = 0;
+  #lastKernel: Record<string, number> = {};
+
+  private constructor(options: ProfilerOptions, sampler: Sampler) {
+    this.#sampler = sampler;
+    const frequency = options.frequency ?? 19;
+    this.#frequency = frequency;
+    this.#objects = new ObjectCache();
+    let source: ProcSource = new LiveProcSource(this.#objects);
+    if (options.recordDir !== undefined) {
+      this.#recorder = new Recorder(options.recordDir, source);
+      source = this.#recorder.source;
+    }
+    this.#kernelSymbols = KernelSymbols.load();
+    this.#clock = KtimeClock.measure();
+    this.#firstWindowStart = realtimeNs();
+    const built = buildPipeline({
+      source,
+      objects: this.#objects,
+      kernel: this.#kernelSymbols,
+      frequency,
+      startUnixNano: this.#firstWindowStart,
+      clock: this.#clock,
+      unwind: options.unwind ?? "cfi",
+    });
+    this.#table = built.table;
+    this.#symbolizer = built.symbolizer;
+    this.#aggregator = built.aggregator;
+    this.#pipeline = built.pipeline;
+    this.#maxQueued = options.maxQueuedWindows ?? 16;
+    this.#poll = setInterval(() => this.#drain(), options.pollMs ?? 100);
+    this.#tick = setInterval(() => this.#closeWindow(), (options.intervalSeconds ?? 5) * 1000);
+    this.readable = new ReadableStream<ProfileWindow>({
+      pull: async (controller) => {
+        const w = await this.#next();
+        if (w === undefined) controller.close();
+        else controller.enqueue(w);
+      },
+    });
+  }
+
+  /**
+   * Loads the BPF program, attaches it on every CPU and starts the pipeline.
+   *
+   * @param options What to profile and how.
+   * @returns The running profiler.
+   * @throws {BpfError} when the kernel side cannot be set up (privileges, BTF).
+   */
+  static start(options: ProfilerOptions = {}): Profiler {
+    const pids = options.pids && options.pids.length > 0 ? options.pids : undefined;
+    const sampler = Sampler.open({
+      frequency: options.frequency ?? 19,
+      ustackMax: options.stackBytes ?? 16384,
+      ...(pids === undefined ? {} : { pids }),
+    });
+    try {
+      return new Profiler(options, sampler);
+    } catch (err) {
+      sampler.close();
+      throw err;
+    }
+  }
+
+  /** Current counters. */
+  stats(): ProfilerStats {
+    if (!this.#stopped) this.#lastKernel = this.#sampler.counters();
+    const p = this.#pipeline.stats;
+    return {
+      kernel: { ...this.#lastKernel },
+      records: this.#records,
+      decodeErrors: this.#decodeErrors,
+      samples: p.samples,
+      unwindErrors: { ...p.unwindErrors },
+      windows: this.#aggregator.stats.windows,
+      windowsDropped: this.#windowsDropped,
+      pipeline: {
+        kernelOnlySamples: p.kernelOnly,
+        droppedTableFull: p.droppedTableFull,
+        droppedGroupLimit: this.#aggregator.stats.droppedGroupLimit,
+        ...prefixed("processes.", { ...this.#table.stats }),
+        ...prefixed("symbols.", { ...this.#symbolizer.stats }),
+        ...prefixed("objects.", { ...this.#objects.stats }),
+      },
+    };
+  }
+
+  /**
+   * Stops sampling, drains what is left, closes the last window and ends the
+   * stream. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      clearInterval(this.#poll);
+      clearInterval(this.#tick);
+      this.#drain();
+      this.#lastKernel = this.#sampler.counters();
+      this.#closeWindow();
+      this.#stopped = true;
+      this.#sampler.close();
+      this.#recorder?.finish(
+        {
+          frequency: this.#frequency,
+          clockOffsetNs: this.#clock.offsetNs,
+          startUnixNano: this.#firstWindowStart,
+        },
+        this.#kernelSymbols,
+      );
+      this.#objects.close();
+      this.#wake();
+    })();
+    return this.#stopping;
+  }
+
+  /** Iterates windows until {@linkcode Profiler.stop}. */
+  async *[Symbol.asyncIterator](): AsyncIterator<ProfileWindow> {
+    while (true) {
+      const w = await this.#next();
+      if (w === undefined) return;
+      yield w;
+    }
+  }
+
+  #drain(): void {
+    if (this.#stopped) return;
+    this.#sampler.drain((bytes) => {
+      this.#records++;
+      this.#recorder?.record(bytes);
+      let sample;
+      try {
+        sample = decodeRecord(bytes);
+      } catch {
+        this.#decodeErrors++;
+        return;
+      }
+      this.#pipeline.ingest(sample);
+    });
+  }
+
+  #closeWindow(): void {
+    if (this.#stopped) return;
+    this.#drain();
+    const end = realtimeNs();
+    this.#recorder?.noteWindowEnd(end);
+    const w = this.#aggregator.flush(end);
+    this.#table.sweep();
+    if (this.#queue.length >= this.#maxQueued) {
+      this.#queue.shift();
+      this.#windowsDropped++;
+    }
+    this.#queue.push(w);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.();
+  }
+
+  async #next(): Promise<ProfileWindow | undefined> {
+    while (true) {
+      const w = this.#queue.shift();
+      if (w !== undefined) return w;
+      if (this.#stopped) return undefined;
+      await new Promise<void>((resolve) => (this.#waiter = resolve));
+    }
+  }
+}
+
+function prefixed(prefix: string, o: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) if (typeof v === "number") out[prefix + k] = v;
+  return out;
+}

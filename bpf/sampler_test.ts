@@ -1,0 +1,111 @@
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { BpfError } from "./errors.ts";
+import { pollFor, requireLive, skipLive, spawnBusy } from "./_live.ts";
+import { COUNTER_NAMES, Sampler } from "./sampler.ts";
+import { checkPrivileges } from "./privileges.ts";
+import { encodeGoProc, goProcConfigForVersion } from "./go_proc.ts";
+import { parseCpuList } from "./perf_event.ts";
+
+Deno.test("Sampler.open() names a nonexistent object path", () => {
+  throws(
+    () =>
+      Sampler.open({ frequency: 19, object: "/nonexistent/profiler.bpf.o" }),
+    (e: unknown) =>
+      e instanceof BpfError && e.op === "open" &&
+      e.object === "/nonexistent/profiler.bpf.o" &&
+      e.message.startsWith('Cannot open "/nonexistent/profiler.bpf.o": ENOENT'),
+  );
+});
+
+Deno.test("Sampler.open() names a garbage object", () => {
+  throws(
+    () =>
+      Sampler.open({
+        frequency: 19,
+        object: new TextEncoder().encode("not an ELF file at all"),
+      }),
+    (e: unknown) =>
+      e instanceof BpfError && e.object === "<profiler object bytes>" &&
+      e.message.includes("<profiler object bytes>"),
+  );
+});
+
+Deno.test("Sampler.open() rejects out-of-range stack sizes", () => {
+  throws(() => Sampler.open({ frequency: 19, ustackMax: 1 << 20 }), RangeError);
+});
+
+Deno.test("BpfError explains EPERM and keeps the log tail", () => {
+  const e = new BpfError("load", "x.bpf.o", -1, {
+    log: "a\nb\nR2 invalid mem access",
+  });
+  strictEqual(e.errno, 1);
+  ok(e.message.includes("CAP_BPF+CAP_PERFMON"));
+  ok(e.message.endsWith("R2 invalid mem access"));
+});
+
+Deno.test("checkPrivileges() returns undefined or a message naming what is missing", () => {
+  const p = checkPrivileges();
+  ok(p === undefined || p.startsWith("Cannot sample: "));
+});
+
+Deno.test("parseCpuList() and encodeGoProc() basics", () => {
+  deepStrictEqual(parseCpuList("0-1,3,8-9\n"), [0, 1, 3, 8, 9]);
+  throws(() => parseCpuList("x"), SyntaxError);
+  const b = encodeGoProc(goProcConfigForVersion(1, 26)!);
+  const v = new DataView(b.buffer);
+  strictEqual(v.getBigInt64(0, true), -8n);
+  strictEqual(v.getUint32(48, true), 184); // off_m_curg
+  strictEqual(goProcConfigForVersion(1, 27), undefined);
+});
+
+Deno.test({
+  name:
+    "Sampler samples a busy process and whole-system mode sees several (live)",
+  ignore: skipLive,
+  async fn() {
+    requireLive();
+    const child = spawnBusy();
+    try {
+      using s = Sampler.open({
+        frequency: 99,
+        pids: [child.pid],
+        ustackMax: 4096,
+      });
+      const pids = new Set<number>();
+      let n = 0;
+      await pollFor(1000, 100, () => {
+        n += s.drain((rec) =>
+          pids.add(new DataView(rec.buffer, rec.byteOffset).getUint32(8, true))
+        );
+      });
+      deepStrictEqual([...pids], [child.pid]);
+      ok(n > 40, `only ${n} samples at 99 Hz in 1 s`);
+      const c = s.counters();
+      deepStrictEqual(Object.keys(c), [...COUNTER_NAMES]);
+      ok(c.samples! >= n && c.ringbufFull === 0);
+      s.removePid(child.pid);
+      await pollFor(200, 100, () => s.drain(() => {}));
+      strictEqual(s.drain(() => {}), 0);
+    } finally {
+      child.kill();
+      await child.status;
+    }
+    const busy = spawnBusy();
+    try {
+      using all = Sampler.open({ frequency: 99, ustackMax: 1024 });
+      const pids = new Set<number>();
+      await pollFor(600, 100, () => {
+        all.drain((rec) =>
+          pids.add(new DataView(rec.buffer, rec.byteOffset).getUint32(8, true))
+        );
+      });
+      ok(
+        pids.has(busy.pid) && pids.size >= 2,
+        `whole system saw pids ${[...pids]}`,
+      );
+    } finally {
+      busy.kill();
+      await busy.status;
+    }
+  },
+});

@@ -1,0 +1,278 @@
+/**
+ * The Go frame stepper: one step from a Go frame to its caller using the
+ * pcsp table (not frame pointers), with Go's own rules for the ends of a
+ * stack and the stack switches of the runtime.
+ *
+ * - amd64: return address = `*(sp + Δ)`, caller sp = `sp + Δ + 8`.
+ * - arm64: return address = `*(sp)` when Δ > 0, else the link register;
+ *   caller sp = `sp + Δ`.
+ * - TopFrame functions (runtime.goexit, mstart, rt0_go) are complete roots.
+ * - SPWrite functions other than the switch points end the stack with a
+ *   reason when they are not the innermost frame (their SP is not described
+ *   by pcsp).
+ * - On the system stack (g == m.g0) with a consistent curg (curg.m == m),
+ *   runtime.systemstack and runtime.morestack continue on the goroutine at
+ *   `curg.sched` (as the runtime's own unwinder does), runtime.mcall at its
+ *   caller saved in `curg.sched`, and runtime.asmcgocall at the cgocall frame
+ *   saved in `curg.syscallpc/sp`. Without that g data, or when the goroutine
+ *   stack was not copied, the step ends with an explicit reason.
+ *
+ * @module
+ */
+import type {
+  FrameStepper,
+  Registers,
+  StackMemory,
+  StepResult,
+} from "../unwind/types.ts";
+import {
+  FUNC_FLAG_SPWRITE,
+  FUNC_FLAG_TOPFRAME,
+  type GoPclntab,
+  GoSpecial,
+} from "./pclntab.ts";
+
+/**
+ * The g/m words of a sample a stack switch needs (a subset of the record
+ * decoder's `GoBlock`, which can be passed as is). Addresses are runtime
+ * addresses; 0 = not read.
+ */
+export interface GoSampleState {
+  /** g from TLS. */
+  readonly g: number;
+  /** g.m */
+  readonly m: number;
+  /** m.g0 */
+  readonly g0: number;
+  /** m.curg */
+  readonly curg: number;
+  /** curg.m */
+  readonly curgM: number;
+  /** curg.stack.lo */
+  readonly stackLo: number;
+  /** curg.stack.hi */
+  readonly stackHi: number;
+  /** curg.sched.pc */
+  readonly schedPc: number;
+  /** curg.sched.sp */
+  readonly schedSp: number;
+  /** curg.sched.bp */
+  readonly schedBp: number;
+  /** curg.syscallpc */
+  readonly syscallPc: number;
+  /** curg.syscallsp */
+  readonly syscallSp: number;
+  /** curg.syscallbp (0 before Go 1.23) */
+  readonly syscallBp?: number;
+}
+
+/** Everything one Go step needs besides the registers and memory. */
+export interface GoStepContext {
+  /** The binary's pclntab. */
+  readonly pclntab: GoPclntab;
+  /** Load bias: link-time address = runtime pc − bias. */
+  readonly bias: number;
+  /** Target architecture. */
+  readonly arch: "amd64" | "arm64";
+  /** g data of the sample, when the kernel side delivered it. */
+  readonly state?: GoSampleState | undefined;
+}
+
+/** Reads a little-endian u64 from the copied ranges; -1 when not copied. */
+export function readStackWord(memory: StackMemory, addr: number): number {
+  for (let i = 0; i < memory.length; i++) {
+    const r = memory[i]!;
+    const off = addr - r.base;
+    if (off >= 0 && off + 8 <= r.bytes.length) {
+      const b = r.bytes;
+      const lo = (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) |
+        (b[off + 3]! << 24)) >>> 0;
+      const hi = (b[off + 4]! | (b[off + 5]! << 8) | (b[off + 6]! << 16) |
+        (b[off + 7]! << 24)) >>> 0;
+      if (hi > 0x1fffff) return -1;
+      return hi * 0x100000000 + lo;
+    }
+  }
+  return -1;
+}
+
+function err(reason: string): StepResult {
+  return { kind: "error", reason };
+}
+
+/** True when the thread runs on g0 with a consistent current goroutine. */
+function onSystemStack(s: GoSampleState | undefined): boolean {
+  return s !== undefined && s.g !== 0 && s.g === s.g0 && s.curg !== 0 &&
+    s.curgM === s.m;
+}
+
+function inGoroutineStack(s: GoSampleState, sp: number): boolean {
+  return sp >= s.stackLo && sp < s.stackHi;
+}
+
+/**
+ * One pcsp step from the frame at `regs` (or the stack switch Go's runtime
+ * makes at that frame).
+ *
+ * @param ctx The binary and the sample's g data.
+ * @param regs Registers of the frame (runtime addresses).
+ * @param memory Copied stacks (thread stack and goroutine stack).
+ * @param lookupPc `regs.pc` for the innermost frame, `regs.pc − 1` for a
+ * return address.
+ * @returns The caller's registers, `root` at a TopFrame function, or an
+ * error with the reason.
+ *
+ * @example Step from a frame of a Go binary
+ * ```ts ignore
+ * import { goStep } from "./unwind.ts";
+ * const r = goStep({ pclntab, bias: 0, arch: "amd64" }, { pc, sp, fp: NaN }, memory, pc);
+ * ```
+ */
+export function goStep(
+  ctx: GoStepContext,
+  regs: Readonly<Registers>,
+  memory: StackMemory,
+  lookupPc: number,
+): StepResult {
+  const tab = ctx.pclntab;
+  const vpc = lookupPc - ctx.bias;
+  const fi = tab.findFunc(vpc);
+  if (fi < 0) return err("go: pc not in pclntab");
+  const innermost = lookupPc === regs.pc;
+  const flag = tab.funcFlag(fi);
+  if (flag & FUNC_FLAG_TOPFRAME) return { kind: "root" };
+  const special = tab.special(fi);
+  let sp = regs.sp;
+  const s = ctx.state;
+  switch (special) {
+    case GoSpecial.Morestack:
+    case GoSpecial.Mcall: {
+      if (!onSystemStack(s) || inGoroutineStack(s!, sp)) {
+        if (special === GoSpecial.Mcall && !innermost) {
+          return err("go: mcall without g data");
+        }
+        if (special === GoSpecial.Morestack && !innermost) {
+          return err("go: morestack without g data");
+        }
+        break;
+      }
+      return switchTo(memory, s!.schedPc, s!.schedSp, s!.schedBp, special);
+    }
+    case GoSpecial.Systemstack: {
+      if (onSystemStack(s) && !inGoroutineStack(s!, sp)) {
+        if (ctx.arch === "arm64" && tab.pcsp(fi, vpc) === 0) break;
+        sp = s!.schedSp;
+        if (!readable(memory, sp)) {
+          return err("go: goroutine stack not copied");
+        }
+        return pcspStep(ctx, fi, vpc, regs, memory, sp);
+      }
+      break;
+    }
+    case GoSpecial.Asmcgocall: {
+      // On g0 running C: continue at the cgocall frame entersyscall saved.
+      if (onSystemStack(s) && !inGoroutineStack(s!, sp)) {
+        const pc = s!.syscallPc, csp = s!.syscallSp;
+        if (pc === 0 || !inGoroutineStack(s!, csp)) {
+          return err("go: asmcgocall without syscall sp");
+        }
+        if (!readable(memory, csp)) {
+          return err("go: goroutine stack not copied");
+        }
+        return {
+          kind: "caller",
+          regs: { pc, sp: csp, fp: s!.syscallBp || NaN },
+        };
+      }
+      break;
+    }
+    case GoSpecial.Cgocallback:
+      // Go's unwinder clears SPWRITE for cgocallback: pcsp is valid on the
+      // goroutine stack and leads to the frames that called into C.
+      return pcspStep(ctx, fi, vpc, regs, memory, sp);
+    default:
+      break;
+  }
+  if ((flag & FUNC_FLAG_SPWRITE) && !innermost) {
+    return err(`go: SPWRITE function ${tab.funcName(fi)}`);
+  }
+  return pcspStep(ctx, fi, vpc, regs, memory, sp);
+}
+
+function readable(memory: StackMemory, addr: number): boolean {
+  return readStackWord(memory, addr) >= 0;
+}
+
+function switchTo(
+  memory: StackMemory,
+  pc: number,
+  sp: number,
+  bp: number,
+  special: GoSpecial,
+): StepResult {
+  if (pc === 0 || sp === 0) {
+    return err(
+      `go: ${
+        special === GoSpecial.Mcall ? "mcall" : "morestack"
+      } with empty curg.sched`,
+    );
+  }
+  if (!readable(memory, sp)) return err("go: goroutine stack not copied");
+  return { kind: "caller", regs: { pc, sp, fp: bp || NaN } };
+}
+
+function pcspStep(
+  ctx: GoStepContext,
+  fi: number,
+  vpc: number,
+  regs: Readonly<Registers>,
+  memory: StackMemory,
+  sp: number,
+): StepResult {
+  const delta = ctx.pclntab.pcsp(fi, vpc);
+  if (delta < 0) return err("go: no pcsp for pc");
+  if (ctx.arch === "amd64") {
+    const ra = readStackWord(memory, sp + delta);
+    if (ra < 0) return err("stack copy truncated");
+    if (ra === 0) return err("go: return address 0");
+    // The caller's BP was saved just below the return address when the
+    // frame has one; pcsp does not say, so carry BP only as a hint.
+    const fpSaved = delta >= 8 ? readStackWord(memory, sp + delta - 8) : -1;
+    return {
+      kind: "caller",
+      regs: { pc: ra, sp: sp + delta + 8, fp: fpSaved >= 0 ? fpSaved : NaN },
+    };
+  }
+  let ra: number;
+  if (delta > 0) {
+    ra = readStackWord(memory, sp);
+    if (ra < 0) return err("stack copy truncated");
+  } else {
+    ra = regs.lr ?? NaN;
+    if (!Number.isFinite(ra)) return err("go: leaf frame without lr");
+  }
+  if (ra === 0) return err("go: return address 0");
+  const fpSaved = delta > 0 ? readStackWord(memory, sp - 8) : -1;
+  return {
+    kind: "caller",
+    regs: { pc: ra, sp: sp + delta, fp: fpSaved >= 0 ? fpSaved : NaN, lr: NaN },
+  };
+}
+
+/**
+ * Wraps {@linkcode goStep} as the unwinder's {@linkcode FrameStepper} hook
+ * for one mapping of one sample.
+ *
+ * @param ctx The binary, load bias, architecture and the sample's g data.
+ * @returns The stepper.
+ *
+ * @example Hook a Go mapping into the native unwinder
+ * ```ts ignore
+ * import { makeGoStepper } from "./unwind.ts";
+ * const step = makeGoStepper({ pclntab, bias, arch: "amd64", state: sample.go });
+ * const resolver = (pc: number) => ({ bias, step });
+ * ```
+ */
+export function makeGoStepper(ctx: GoStepContext): FrameStepper {
+  return (regs, memory, lookupPc) => goStep(ctx, regs, memory, lookupPc);
+}
