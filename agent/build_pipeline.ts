@@ -11,8 +11,9 @@ import { type ObjectCache, ProcessTable, type ProcSource } from "../pipeline/pro
 import { SamplePipeline } from "../pipeline/sample_pipeline.ts";
 import type { KernelSymbols } from "../pipeline/symbolize/kallsyms.ts";
 import { Symbolizer } from "../pipeline/symbolize/symbolizer.ts";
-import { fileSymbolizer } from "./file_symbolizer.ts";
-import { makeUnwinder, type UnwindMode } from "./unwinders.ts";
+import { defaultFileSymbolizer } from "../pipeline/symbolize/file_symbolizer.ts";
+import { makeUserUnwinder, type UnwindMode } from "../pipeline/stack_unwinder.ts";
+import { UnwindCounters } from "../pipeline/unwind/mod.ts";
 
 /** What {@linkcode buildPipeline} needs. */
 export interface PipelineParts {
@@ -42,6 +43,8 @@ export interface BuiltPipeline {
   readonly aggregator: Aggregator;
   /** Sample ingestion. */
   readonly pipeline: SamplePipeline;
+  /** Unwind outcomes by reason (`complete` for stacks that reached a root). */
+  readonly unwindCounters: UnwindCounters;
 }
 
 /**
@@ -52,17 +55,18 @@ export interface BuiltPipeline {
  */
 export function buildPipeline(parts: PipelineParts): BuiltPipeline {
   const table = new ProcessTable(parts.source);
-  const symbolizer = new Symbolizer(parts.kernel, { fileSymbolizer });
+  const symbolizer = new Symbolizer(parts.kernel, { fileSymbolizer: defaultFileSymbolizer });
   const aggregator = new Aggregator({
     frequency: parts.frequency,
     startUnixNano: parts.startUnixNano,
   });
+  const unwindCounters = new UnwindCounters();
   const pipeline = new SamplePipeline({
     table,
     symbolizer,
     aggregator,
     clock: parts.clock,
-    unwind: makeUnwinder(parts.unwind, table),
+    unwind: makeUserUnwinder(parts.unwind, table, unwindCounters),
   });
-  return { table, symbolizer, aggregator, pipeline };
+  return { table, symbolizer, aggregator, pipeline, unwindCounters };
 }

@@ -24,7 +24,7 @@ import { KernelSymbols } from "../pipeline/symbolize/kallsyms.ts";
 import type { Symbolizer } from "../pipeline/symbolize/symbolizer.ts";
 import { buildPipeline } from "./build_pipeline.ts";
 import { Recorder } from "./recorder.ts";
-import type { UnwindMode } from "./unwinders.ts";
+import type { UnwindMode } from "../pipeline/stack_unwinder.ts";
 
 /** Options of {@linkcode Profiler.start}. */
 export interface ProfilerOptions {
@@ -80,8 +80,6 @@ export interface ProfilerStats {
  * ```
  */
 export class Profiler implements AsyncIterable<ProfileWindow> {
-  /** The windows as a stream (one reader). */
-  readonly readable: ReadableStream<ProfileWindow>;
   #sampler: Sampler;
   #pipeline: SamplePipeline;
   #aggregator: Aggregator;
@@ -97,7 +95,7 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
   #tick: ReturnType<typeof setInterval>;
   #queue: ProfileWindow[] = [];
   #maxQueued: number;
-  #waiter: (() => void) | undefined;
+  #waiters: (() => void)[] = [];
   #stopped = false;
   #stopping: Promise<void> | undefined;
   #records = 0;
@@ -134,13 +132,20 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
     this.#maxQueued = options.maxQueuedWindows ?? 16;
     this.#poll = setInterval(() => this.#drain(), options.pollMs ?? 100);
     this.#tick = setInterval(() => this.#closeWindow(), (options.intervalSeconds ?? 5) * 1000);
-    this.readable = new ReadableStream<ProfileWindow>({
+  }
+
+  /**
+   * The windows as a stream. Use either the stream or the async iterator:
+   * both take windows from the same queue.
+   */
+  get readable(): ReadableStream<ProfileWindow> {
+    return new ReadableStream<ProfileWindow>({
       pull: async (controller) => {
         const w = await this.#next();
         if (w === undefined) controller.close();
         else controller.enqueue(w);
       },
-    });
+    }, { highWaterMark: 0 });
   }
 
   /**
@@ -256,9 +261,9 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
   }
 
   #wake(): void {
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.();
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
   }
 
   async #next(): Promise<ProfileWindow | undefined> {
@@ -266,7 +271,7 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
       const w = this.#queue.shift();
       if (w !== undefined) return w;
       if (this.#stopped) return undefined;
-      await new Promise<void>((resolve) => (this.#waiter = resolve));
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
   }
 }
