@@ -22,6 +22,7 @@ import { decodeRecord } from "../pipeline/record/mod.ts";
 import type { SamplePipeline } from "../pipeline/sample_pipeline.ts";
 import { KernelSymbols } from "../pipeline/symbolize/kallsyms.ts";
 import type { Symbolizer } from "../pipeline/symbolize/symbolizer.ts";
+import { checkGoProcess } from "../pipeline/go_process.ts";
 import { buildPipeline } from "./build_pipeline.ts";
 import { Recorder } from "./recorder.ts";
 import type { UnwindMode } from "../pipeline/stack_unwinder.ts";
@@ -102,6 +103,9 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
   #decodeErrors = 0;
   #windowsDropped = 0;
   #lastKernel: Record<string, number> = {};
+  #goChecked = new Map<number, number | undefined>();
+  #goProcesses = 0;
+  #goUnsupported = 0;
 
   private constructor(options: ProfilerOptions, sampler: Sampler) {
     this.#sampler = sampler;
@@ -130,6 +134,9 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
     this.#aggregator = built.aggregator;
     this.#pipeline = built.pipeline;
     this.#maxQueued = options.maxQueuedWindows ?? 16;
+    // Tell the kernel side about Go processes before their first sample, so
+    // no early cgo sample lacks the g data it needs to cross stacks.
+    for (const pid of options.pids?.length ? options.pids : listPids()) this.#checkGo(pid);
     this.#poll = setInterval(() => this.#drain(), options.pollMs ?? 100);
     this.#tick = setInterval(() => this.#closeWindow(), (options.intervalSeconds ?? 5) * 1000);
   }
@@ -186,6 +193,8 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
         kernelOnlySamples: p.kernelOnly,
         droppedTableFull: p.droppedTableFull,
         droppedGroupLimit: this.#aggregator.stats.droppedGroupLimit,
+        goProcesses: this.#goProcesses,
+        goUnsupported: this.#goUnsupported,
         ...prefixed("processes.", { ...this.#table.stats }),
         ...prefixed("symbols.", { ...this.#symbolizer.stats }),
         ...prefixed("objects.", { ...this.#objects.stats }),
@@ -242,7 +251,41 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
         return;
       }
       this.#pipeline.ingest(sample);
+      if (!this.#goChecked.has(sample.pid)) this.#checkGo(sample.pid);
     });
+  }
+
+  /** Tells the kernel side about a Go process on its first sample. */
+  #checkGo(pid: number): void {
+    const proc = this.#table.get(pid);
+    this.#goChecked.set(pid, proc?.facts.startTime);
+    if (proc === undefined) return;
+    const check = checkGoProcess(this.#table, proc);
+    if (check.kind === "go") {
+      try {
+        this.#sampler.setGoProcess(pid, check.config);
+        this.#goProcesses++;
+      } catch {
+        this.#goUnsupported++;
+      }
+    } else if (check.kind === "unsupported") {
+      this.#goUnsupported++;
+    }
+  }
+
+  /** Forgets Go registrations of processes that exited or were replaced. */
+  #sweepGo(): void {
+    for (const [pid, start] of this.#goChecked) {
+      const proc = this.#table.peek(pid);
+      if (proc === undefined || proc.facts.startTime !== start) {
+        this.#goChecked.delete(pid);
+        try {
+          this.#sampler.clearGoProcess(pid);
+        } catch {
+          // not registered
+        }
+      }
+    }
   }
 
   #closeWindow(): void {
@@ -252,6 +295,7 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
     this.#recorder?.noteWindowEnd(end);
     const w = this.#aggregator.flush(end);
     this.#table.sweep();
+    this.#sweepGo();
     if (this.#queue.length >= this.#maxQueued) {
       this.#queue.shift();
       this.#windowsDropped++;
@@ -280,4 +324,18 @@ function prefixed(prefix: string, o: object): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(o)) if (typeof v === "number") out[prefix + k] = v;
   return out;
+}
+
+/** Pids of every process now running. */
+function listPids(): number[] {
+  const pids: number[] = [];
+  try {
+    for (const e of Deno.readDirSync("/proc")) {
+      const pid = Number(e.name);
+      if (e.isDirectory && Number.isInteger(pid) && pid > 0 && pid !== Deno.pid) pids.push(pid);
+    }
+  } catch {
+    // no procfs: processes are checked on their first sample instead
+  }
+  return pids;
 }

@@ -157,6 +157,16 @@ export class ProcessTable {
   }
 
   /**
+   * The state of `pid` if it is tracked, without reading anything.
+   *
+   * @param pid Process id.
+   * @returns The state, or `undefined`.
+   */
+  peek(pid: number): ProcessState | undefined {
+    return this.#procs.get(pid);
+  }
+
+  /**
    * Finds the executable module containing `pc`, re-reading the map (rate
    * limited) when no mapping contains it.
    *

@@ -1,0 +1,60 @@
+/**
+ * Decides whether a process runs Go and, if so, what the BPF program must be
+ * told to read its g/m words: the TLS offset of g and the runtime struct
+ * offsets of that binary's Go version (from DWARF, else the verified table).
+ *
+ * @module
+ */
+import type { GoProcConfig } from "../bpf/go_proc.ts";
+import { goBinaryOf } from "./objects.ts";
+import type { ProcessState, ProcessTable } from "./proc/table.ts";
+
+/** Outcome of checking one process. */
+export type GoProcessCheck =
+  | { readonly kind: "go"; readonly config: GoProcConfig; readonly version: string }
+  | { readonly kind: "not-go" }
+  | { readonly kind: "unsupported"; readonly reason: string };
+
+function nonNegative(v: number): number {
+  return v < 0 ? 0 : v;
+}
+
+/**
+ * Checks the main executable of a process.
+ *
+ * @param table The process table.
+ * @param proc The process.
+ * @returns Whether it is Go, with the kernel config when it is supported.
+ */
+export function checkGoProcess(table: ProcessTable, proc: ProcessState): GoProcessCheck {
+  const exe = proc.facts.exe;
+  const entry = proc.entries.find((e) => e.path === exe && e.perms.includes("x")) ??
+    proc.entries.find((e) => e.path === exe);
+  if (entry === undefined) return { kind: "not-go" };
+  const module = table.resolve(proc, entry.start);
+  const file = module?.file;
+  if (file === undefined) return { kind: "not-go" };
+  const go = goBinaryOf(file);
+  if (go === undefined) return { kind: "not-go" };
+  try {
+    const o = go.offsets();
+    const tls = go.tlsOffset();
+    const config: GoProcConfig = {
+      tlsGOffset: tls.offset,
+      offGM: o.gM,
+      offGSchedSp: o.gSchedSp,
+      offGSchedPc: o.gSchedPc,
+      offGSchedBp: nonNegative(o.gSchedBp),
+      offGSyscallsp: o.gSyscallSp,
+      offGSyscallpc: o.gSyscallPc,
+      offGSyscallbp: nonNegative(o.gSyscallBp),
+      offGGoid: o.gGoid,
+      offGLabels: nonNegative(o.gLabels),
+      offMG0: o.mG0,
+      offMCurg: o.mCurg,
+    };
+    return { kind: "go", config, version: go.buildInfo.version };
+  } catch (err) {
+    return { kind: "unsupported", reason: (err as Error).message };
+  }
+}
