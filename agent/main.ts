@@ -11,8 +11,17 @@
 import { BpfError, checkPrivileges } from "../bpf/mod.ts";
 import type { Exporter } from "../exporters/exporter.ts";
 import { QueuedExporter } from "../exporters/queue.ts";
-import { createExporter, ExporterSpecError, exportersFromEnv } from "../exporters/registry.ts";
-import { DEFAULT_EMBEDDED_DURATION_SECONDS, parseAgentArgs, USAGE, UsageError } from "./options.ts";
+import {
+  createExporter,
+  exportersFromEnv,
+  ExporterSpecError,
+} from "../exporters/registry.ts";
+import {
+  DEFAULT_EMBEDDED_DURATION_SECONDS,
+  parseAgentArgs,
+  USAGE,
+  UsageError,
+} from "./options.ts";
 import { Profiler } from "./profiler.ts";
 import { SummaryCollector } from "./summary.ts";
 
@@ -23,7 +32,8 @@ function usageExit(message: string): never {
 }
 
 function timestamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  return new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")
+    .replace("T", "-");
 }
 
 async function main(args: string[]): Promise<number> {
@@ -52,7 +62,11 @@ async function main(args: string[]): Promise<number> {
     // The embedded default: no server needed, a short whole-run profile.
     outputDir = `${options.outputDir}/${timestamp()}`;
     await Deno.mkdir(outputDir, { recursive: true });
-    exporters = ["folded:profile.folded", "pprof:profile.pb.gz", "otlp-file:profile.otlp.pb"].map(
+    exporters = [
+      "folded:profile.folded",
+      "pprof:profile.pb.gz",
+      "otlp-file:profile.otlp.pb",
+    ].map(
       (s) => createExporter(s.replace(":", `:${outputDir}/`)),
     );
     duration ??= DEFAULT_EMBEDDED_DURATION_SECONDS;
@@ -70,7 +84,9 @@ async function main(args: string[]): Promise<number> {
       intervalSeconds: options.intervalSeconds,
       stackBytes: options.stackBytes,
       unwind: options.unwind,
-      ...(options.recordDir === undefined ? {} : { recordDir: options.recordDir }),
+      ...(options.recordDir === undefined
+        ? {}
+        : { recordDir: options.recordDir }),
     });
   } catch (err) {
     if (err instanceof BpfError) {
@@ -80,14 +96,27 @@ async function main(args: string[]): Promise<number> {
     throw err;
   }
   const queues = exporters.map((e) => new QueuedExporter(e));
-  const stop = () => void profiler.stop();
+  let stopping = false;
+  const stop = () => {
+    if (!stopping && !options.quiet) {
+      console.error("denoprof: stopping: flushing the last window");
+    }
+    stopping = true;
+    void profiler.stop();
+  };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  const timer = duration === undefined ? undefined : setTimeout(stop, duration * 1000);
+  const timer = duration === undefined
+    ? undefined
+    : setTimeout(stop, duration * 1000);
   if (!options.quiet) {
     console.error(
-      `denoprof: sampling ${options.pids.length > 0 ? `pid ${options.pids.join(",")}` : "all CPUs"} at ${options.frequency} Hz` +
-        (duration === undefined ? " until SIGINT/SIGTERM" : ` for ${duration} s`) +
+      `denoprof: sampling ${
+        options.pids.length > 0 ? `pid ${options.pids.join(",")}` : "all CPUs"
+      } at ${options.frequency} Hz` +
+        (duration === undefined
+          ? " until SIGINT/SIGTERM"
+          : ` for ${duration} s`) +
         `; exporting to ${exporters.map((e) => e.name).join(", ")}`,
     );
   }
@@ -114,7 +143,10 @@ async function main(args: string[]): Promise<number> {
   // A machine-readable last line for scripts and tests.
   console.log(
     `denoprof-stats ${
-      JSON.stringify({ ...stats, exported: queues.map((q) => ({ name: q.name, ...q.stats() })) })
+      JSON.stringify({
+        ...stats,
+        exported: queues.map((q) => ({ name: q.name, ...q.stats() })),
+      })
     }`,
   );
   return 0;
