@@ -8,7 +8,7 @@ export DENOPROF_CACHE
 DENO := $(CURDIR)/.cache/bin/deno
 ARGS ?=
 
-.PHONY: setup agent test check bench bpf bpf-check gen clean collector profcheck
+.PHONY: setup agent test check bench bpf bpf-check gen clean collector profcheck toolchains
 
 setup:
 	@scripts/setup.sh
@@ -16,8 +16,13 @@ setup:
 agent: setup
 	@$(DENO) task agent $(ARGS)
 
-test: setup
+# Tests need the Go toolchain matrix and the test Collector; both are cached
+# under $(DENOPROF_CACHE) and rebuilt only when missing.
+test: setup toolchains collector
 	@$(DENO) task test
+
+toolchains:
+	@scripts/go-toolchains.sh >/dev/null
 
 check: setup
 	@$(DENO) task check

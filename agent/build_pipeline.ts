@@ -7,12 +7,19 @@
  */
 import { Aggregator } from "../pipeline/aggregate/mod.ts";
 import type { KtimeClock } from "../pipeline/clock.ts";
-import { type ObjectCache, ProcessTable, type ProcSource } from "../pipeline/proc/mod.ts";
+import {
+  type ObjectCache,
+  ProcessTable,
+  type ProcSource,
+} from "../pipeline/proc/mod.ts";
 import { SamplePipeline } from "../pipeline/sample_pipeline.ts";
 import type { KernelSymbols } from "../pipeline/symbolize/kallsyms.ts";
 import { Symbolizer } from "../pipeline/symbolize/symbolizer.ts";
 import { defaultFileSymbolizer } from "../pipeline/symbolize/file_symbolizer.ts";
-import { makeUserUnwinder, type UnwindMode } from "../pipeline/stack_unwinder.ts";
+import {
+  makeUserUnwinder,
+  type UnwindMode,
+} from "../pipeline/stack_unwinder.ts";
 import { UnwindCounters } from "../pipeline/unwind/mod.ts";
 
 /** What {@linkcode buildPipeline} needs. */
@@ -55,7 +62,9 @@ export interface BuiltPipeline {
  */
 export function buildPipeline(parts: PipelineParts): BuiltPipeline {
   const table = new ProcessTable(parts.source);
-  const symbolizer = new Symbolizer(parts.kernel, { fileSymbolizer: defaultFileSymbolizer });
+  const symbolizer = new Symbolizer(parts.kernel, {
+    fileSymbolizer: defaultFileSymbolizer,
+  });
   const aggregator = new Aggregator({
     frequency: parts.frequency,
     startUnixNano: parts.startUnixNano,

@@ -136,9 +136,19 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
     this.#maxQueued = options.maxQueuedWindows ?? 16;
     // Tell the kernel side about Go processes before their first sample, so
     // no early cgo sample lacks the g data it needs to cross stacks.
-    for (const pid of options.pids?.length ? options.pids : listPids()) this.#checkGo(pid);
+    for (const pid of options.pids?.length ? options.pids : listPids()) {
+      this.#checkGo(pid);
+    }
+    // With --pid the sampler starts with an empty filter (see start()): the
+    // pids are sampled only now, once their Go registration is in place.
+    if (options.pids?.length) {
+      for (const pid of options.pids) sampler.addPid(pid);
+    }
     this.#poll = setInterval(() => this.#drain(), options.pollMs ?? 100);
-    this.#tick = setInterval(() => this.#closeWindow(), (options.intervalSeconds ?? 5) * 1000);
+    this.#tick = setInterval(
+      () => this.#closeWindow(),
+      (options.intervalSeconds ?? 5) * 1000,
+    );
   }
 
   /**
@@ -163,11 +173,16 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
    * @throws {BpfError} when the kernel side cannot be set up (privileges, BTF).
    */
   static start(options: ProfilerOptions = {}): Profiler {
-    const pids = options.pids && options.pids.length > 0 ? options.pids : undefined;
+    const pids = options.pids && options.pids.length > 0
+      ? options.pids
+      : undefined;
     const sampler = Sampler.open({
       frequency: options.frequency ?? 19,
       ustackMax: options.stackBytes ?? 16384,
-      ...(pids === undefined ? {} : { pids }),
+      // Filter on, no pid yet: the constructor adds them after telling the
+      // kernel side which are Go (parsing a Go binary takes a while, and a
+      // sample taken before that lacks the g data stack switches need).
+      ...(pids === undefined ? {} : { pids: [] }),
     });
     try {
       return new Profiler(options, sampler);
@@ -207,7 +222,9 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
    * stream. Safe to call more than once.
    */
   stop(): Promise<void> {
-    this.#stopping ??= (async () => {
+    // Synchronous work, but callers await it: keep the Promise shape so a
+    // future asynchronous flush does not change the API.
+    this.#stopping ??= Promise.resolve().then(() => {
       clearInterval(this.#poll);
       clearInterval(this.#tick);
       this.#drain();
@@ -225,7 +242,7 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
       );
       this.#objects.close();
       this.#wake();
-    })();
+    });
     return this.#stopping;
   }
 
@@ -322,7 +339,9 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
 
 function prefixed(prefix: string, o: object): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(o)) if (typeof v === "number") out[prefix + k] = v;
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === "number") out[prefix + k] = v;
+  }
   return out;
 }
 
@@ -332,7 +351,9 @@ function listPids(): number[] {
   try {
     for (const e of Deno.readDirSync("/proc")) {
       const pid = Number(e.name);
-      if (e.isDirectory && Number.isInteger(pid) && pid > 0 && pid !== Deno.pid) pids.push(pid);
+      if (
+        e.isDirectory && Number.isInteger(pid) && pid > 0 && pid !== Deno.pid
+      ) pids.push(pid);
     }
   } catch {
     // no procfs: processes are checked on their first sample instead

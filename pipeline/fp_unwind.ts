@@ -34,12 +34,17 @@ export const MAX_FRAMES = 256;
  * @param address User address to read.
  * @returns The value, or `undefined` outside the copy or above 2^53.
  */
-export function readStackWord(copy: StackCopy, address: number): number | undefined {
+export function readStackWord(
+  copy: StackCopy,
+  address: number,
+): number | undefined {
   const off = address - copy.base;
   if (off < 0 || off + 8 > copy.bytes.length) return undefined;
   const b = copy.bytes;
-  const lo = (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
-  const hi = (b[off + 4]! | (b[off + 5]! << 8) | (b[off + 6]! << 16) | (b[off + 7]! << 24)) >>> 0;
+  const lo = (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) |
+    (b[off + 3]! << 24)) >>> 0;
+  const hi = (b[off + 4]! | (b[off + 5]! << 8) | (b[off + 6]! << 16) |
+    (b[off + 7]! << 24)) >>> 0;
   if (hi > 0x1fffff) return undefined;
   return hi * 0x100000000 + lo;
 }
@@ -68,7 +73,11 @@ export function readStackWord(copy: StackCopy, address: number): number | undefi
  * console.assert(r.pcs.length === 2 && r.error === undefined);
  * ```
  */
-export function walkFramePointers(pc: number, fp: number, copy: StackCopy): WalkResult {
+export function walkFramePointers(
+  pc: number,
+  fp: number,
+  copy: StackCopy,
+): WalkResult {
   const pcs = [pc];
   let error: string | undefined;
   while (true) {
@@ -80,7 +89,9 @@ export function walkFramePointers(pc: number, fp: number, copy: StackCopy): Walk
     const next = readStackWord(copy, fp);
     const ra = readStackWord(copy, fp + 8);
     if (next === undefined || ra === undefined) {
-      error = fp < copy.base ? "frame pointer outside stack" : "stack copy truncated";
+      error = fp < copy.base
+        ? "frame pointer outside stack"
+        : "stack copy truncated";
       break;
     }
     if (ra === 0) break;

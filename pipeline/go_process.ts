@@ -11,7 +11,11 @@ import type { ProcessState, ProcessTable } from "./proc/table.ts";
 
 /** Outcome of checking one process. */
 export type GoProcessCheck =
-  | { readonly kind: "go"; readonly config: GoProcConfig; readonly version: string }
+  | {
+    readonly kind: "go";
+    readonly config: GoProcConfig;
+    readonly version: string;
+  }
   | { readonly kind: "not-go" }
   | { readonly kind: "unsupported"; readonly reason: string };
 
@@ -26,10 +30,14 @@ function nonNegative(v: number): number {
  * @param proc The process.
  * @returns Whether it is Go, with the kernel config when it is supported.
  */
-export function checkGoProcess(table: ProcessTable, proc: ProcessState): GoProcessCheck {
+export function checkGoProcess(
+  table: ProcessTable,
+  proc: ProcessState,
+): GoProcessCheck {
   const exe = proc.facts.exe;
-  const entry = proc.entries.find((e) => e.path === exe && e.perms.includes("x")) ??
-    proc.entries.find((e) => e.path === exe);
+  const entry =
+    proc.entries.find((e) => e.path === exe && e.perms.includes("x")) ??
+      proc.entries.find((e) => e.path === exe);
   if (entry === undefined) return { kind: "not-go" };
   const module = table.resolve(proc, entry.start);
   const file = module?.file;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { FileSource } from "./binary/mod.ts";
+import { type ByteSource, FileSource } from "./binary/mod.ts";
 import { buildUnwindTable, type UnwindTable } from "./dwarf/mod.ts";
 import { findDebugFile, parseElf } from "./elf/mod.ts";
 import { type GoBinary, openGoBinary } from "./golang/go_binary.ts";
@@ -21,7 +21,11 @@ export const objectViewFailures: Record<string, number> = {
   debugFile: 0,
 };
 
-function derive<T>(file: ObjectFile, key: string, build: () => T | undefined): T | undefined {
+function derive<T>(
+  file: ObjectFile,
+  key: string,
+  build: () => T | undefined,
+): T | undefined {
   if (file.derived.has(key)) return file.derived.get(key) as T | undefined;
   let value: T | undefined;
   try {
@@ -54,9 +58,70 @@ export function goBinaryOf(file: ObjectFile): GoBinary | undefined {
   return derive(file, "goBinary", () => openGoBinary(file.elf));
 }
 
+/** What a {@linkcode DebugFileLocator} found: a debug file and where it came from. */
+export interface DebugFile {
+  /** The debug file's bytes. */
+  readonly source: ByteSource;
+  /** Its path on the machine that found it (for names and recordings). */
+  readonly path: string;
+}
+
+/**
+ * Finds the separate debug file of an object file. The live default,
+ * {@linkcode hostDebugFile}, searches the host's debug folders; a recording
+ * wraps it to copy what it finds, and a replay serves the recorded copy, so
+ * symbolization sees the same debug file in both.
+ */
+export type DebugFileLocator = (file: ObjectFile) => DebugFile | undefined;
+
+/**
+ * Key in {@linkcode ObjectFile.derived} under which a process source leaves
+ * the {@linkcode DebugFileLocator} for that file. Absent: {@linkcode hostDebugFile}.
+ */
+export const DEBUG_FILE_LOCATOR = "debugFileLocator";
+
+/**
+ * The host's debug file of `file` (build-id folder, then `.gnu_debuglink`;
+ * see {@linkcode findDebugFile}).
+ *
+ * @param file The object file.
+ * @returns The debug file, or `undefined` when none is installed.
+ *
+ * @example
+ * ```ts ignore
+ * const debug = hostDebugFile(file); // libc's file under /usr/lib/debug/.build-id/…
+ * ```
+ */
+export function hostDebugFile(file: ObjectFile): DebugFile | undefined {
+  if (file.path.startsWith("[")) return undefined;
+  const path = findDebugFile(file.elf, file.path);
+  return path === undefined
+    ? undefined
+    : { source: new FileSource(path), path };
+}
+
+/**
+ * Sets the debug file locator of a file (before its symbolizer is first built).
+ *
+ * @param file The object file.
+ * @param locator How to find its debug file.
+ *
+ * @example
+ * ```ts ignore
+ * setDebugFileLocator(file, () => undefined); // symbolize from the file alone
+ * ```
+ */
+export function setDebugFileLocator(
+  file: ObjectFile,
+  locator: DebugFileLocator,
+): void {
+  file.derived.set(DEBUG_FILE_LOCATOR, locator);
+}
+
 /**
  * The native symbolizer of a file, with its separate debug file (build-id
- * directory or `.gnu_debuglink`) when one is installed.
+ * directory or `.gnu_debuglink`) when one is found by the file's
+ * {@linkcode DebugFileLocator}.
  *
  * @param file The object file.
  * @returns The symbolizer.
@@ -64,10 +129,18 @@ export function goBinaryOf(file: ObjectFile): GoBinary | undefined {
 export function nativeSymbolizerOf(file: ObjectFile): NativeSymbolizer {
   const s = derive(file, "nativeSymbolizer", () => {
     let debug;
-    const path = file.path.startsWith("[") ? undefined : findDebugFile(file.elf, file.path);
-    if (path !== undefined) {
+    const locator =
+      (file.derived.get(DEBUG_FILE_LOCATOR) as DebugFileLocator | undefined) ??
+        hostDebugFile;
+    let found: DebugFile | undefined;
+    try {
+      found = locator(file);
+    } catch {
+      objectViewFailures.debugFile = (objectViewFailures.debugFile ?? 0) + 1;
+    }
+    if (found !== undefined) {
       try {
-        debug = parseElf(new FileSource(path));
+        debug = parseElf(found.source);
       } catch {
         objectViewFailures.debugFile = (objectViewFailures.debugFile ?? 0) + 1;
       }

@@ -86,7 +86,9 @@ export class SamplePipeline {
       return;
     }
     const stack: Location[] = [];
-    for (let i = 0; i < s.kstack.length; i++) stack.push(symbolizer.kernel(s.kstack[i]!));
+    for (let i = 0; i < s.kstack.length; i++) {
+      stack.push(symbolizer.kernel(s.kstack[i]!));
+    }
     let goroutineId: number | undefined;
     if ((s.flags & Flag.USER_REGS) !== 0 && s.pc !== 0) {
       const user = this.#o.unwind(s, proc);
@@ -100,7 +102,8 @@ export class SamplePipeline {
       }
       if (user.error !== undefined) {
         stack.push(symbolizer.error(user.error));
-        this.stats.unwindErrors[user.error] = (this.stats.unwindErrors[user.error] ?? 0) + 1;
+        this.stats.unwindErrors[user.error] =
+          (this.stats.unwindErrors[user.error] ?? 0) + 1;
       }
     } else {
       this.stats.kernelOnly++;
@@ -108,7 +111,12 @@ export class SamplePipeline {
     const attributes: SampleAttributes = goroutineId === undefined
       ? { threadId: s.tid, threadName: s.comm, cpu: s.cpu }
       : { threadId: s.tid, threadName: s.comm, cpu: s.cpu, goroutineId };
-    aggregator.add(processInfo(proc, s), stack, attributes, clock.toUnixNano(s.ktimeNs));
+    aggregator.add(
+      processInfo(proc, s),
+      stack,
+      attributes,
+      clock.toUnixNano(s.ktimeNs),
+    );
     this.stats.samples++;
   }
 }

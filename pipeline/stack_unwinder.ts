@@ -28,7 +28,15 @@ import {
 export type UnwindMode = "cfi" | "fp";
 
 /** Functions whose frames end a stack when CFI does not say so itself. */
-const ROOT_SYMBOLS = ["_start", "__clone", "clone", "__clone3", "clone3", "start_thread", "thread_start"];
+const ROOT_SYMBOLS = [
+  "_start",
+  "__clone",
+  "clone",
+  "__clone3",
+  "clone3",
+  "start_thread",
+  "thread_start",
+];
 /** Signal return trampolines: the frame above is the interrupted context. */
 const SIGNAL_SYMBOLS = ["__restore_rt"];
 
@@ -48,12 +56,21 @@ function hintsOf(file: ObjectFile): Hint[] {
   hints = [];
   try {
     const syms = file.elf.symbols();
-    for (const [names, kind] of [[ROOT_SYMBOLS, "root"], [SIGNAL_SYMBOLS, "signal"]] as const) {
+    for (
+      const [names, kind] of [[ROOT_SYMBOLS, "root"], [
+        SIGNAL_SYMBOLS,
+        "signal",
+      ]] as const
+    ) {
       for (const name of names) {
         const s = syms.byName(name);
         if (s === undefined) continue;
         // A sizeless symbol covers at least its first instruction.
-        hints.push({ start: s.start, end: s.start + Math.max(s.size, 1), kind });
+        hints.push({
+          start: s.start,
+          end: s.start + Math.max(s.size, 1),
+          kind,
+        });
       }
     }
   } catch {
@@ -63,8 +80,13 @@ function hintsOf(file: ObjectFile): Hint[] {
   return hints;
 }
 
-function hintAt(file: ObjectFile, vaddr: number): "signal" | "root" | undefined {
-  for (const h of hintsOf(file)) if (vaddr >= h.start && vaddr < h.end) return h.kind;
+function hintAt(
+  file: ObjectFile,
+  vaddr: number,
+): "signal" | "root" | undefined {
+  for (const h of hintsOf(file)) {
+    if (vaddr >= h.start && vaddr < h.end) return h.kind;
+  }
   return undefined;
 }
 
@@ -78,7 +100,10 @@ function goState(s: RawSample): GoSampleState | undefined {
 /** The goroutine id of a sample: the current user goroutine, when there is one. */
 function goroutineIdOf(s: RawSample): number | undefined {
   const g = s.go;
-  if (g === undefined || g.readError || g.curg === 0 || g.curgM !== g.m || g.goid === 0) {
+  if (
+    g === undefined || g.readError || g.curg === 0 || g.curgM !== g.m ||
+    g.goid === 0
+  ) {
     return undefined;
   }
   return g.goid;
@@ -111,7 +136,9 @@ export function makeUserUnwinder(
       }
       return st;
     };
-    let cache = proc.derived.get(FRAME_INFO) as Map<number, FrameInfo | null> | undefined;
+    let cache = proc.derived.get(FRAME_INFO) as
+      | Map<number, FrameInfo | null>
+      | undefined;
     if (cache === undefined) {
       cache = new Map();
       proc.derived.set(FRAME_INFO, cache);
@@ -139,7 +166,12 @@ export function makeUserUnwinder(
       resolver,
       { mode, counters },
     );
-    return { frames: r.frames, exact: r.exact, error: r.error, goroutineId: goroutineIdOf(s) };
+    return {
+      frames: r.frames,
+      exact: r.exact,
+      error: r.error,
+      goroutineId: goroutineIdOf(s),
+    };
   };
 }
 

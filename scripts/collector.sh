@@ -18,6 +18,13 @@ COLLECTOR_VERSION="0.159.0"
 PROFCHECK_VERSION="v0.0.0-20260820050030-741ed93c4d95"
 
 export PATH="/usr/local/go/bin:$PATH"
+if ! command -v go >/dev/null; then
+  # A fresh machine may have no Go: use the Go 1.26 that go-toolchains.sh
+  # unpacks from Debian's archive into the cache.
+  "$ROOT/scripts/go-toolchains.sh" 1.26 >/dev/null
+  export GOROOT="$CACHE/go/go1.26/usr/lib/go-1.26" GOTOOLCHAIN=local
+  export PATH="$GOROOT/bin:$PATH"
+fi
 command -v go >/dev/null || { echo "collector.sh: go not found (need Go >= 1.25)" >&2; exit 1; }
 
 dir="$CACHE/otelcol-$COLLECTOR_VERSION"
