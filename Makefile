@@ -1,6 +1,6 @@
 # denoprof: every entry point installs what it needs first (idempotent).
 # `make agent` profiles the machine with the embedded default; `make test` runs
-# every test. DENOPROF_CACHE (default ~/.cache/denoprof) holds Deno, Go
+# every test. Both are scripts/run.sh, which needs no make on a fresh machine. DENOPROF_CACHE (default ~/.cache/denoprof) holds Deno, Go
 # toolchains and the Collector build; nothing depends on it existing.
 
 DENOPROF_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/denoprof
@@ -13,13 +13,13 @@ ARGS ?=
 setup:
 	@scripts/setup.sh
 
-agent: setup
-	@$(DENO) task agent $(ARGS)
+agent:
+	@scripts/run.sh agent $(ARGS)
 
 # Tests need the Go toolchain matrix and the test Collector; both are cached
-# under $(DENOPROF_CACHE) and rebuilt only when missing.
-test: setup toolchains collector
-	@$(DENO) task test
+# under $(DENOPROF_CACHE) and rebuilt only when missing (scripts/run.sh).
+test:
+	@scripts/run.sh test
 
 toolchains:
 	@scripts/go-toolchains.sh >/dev/null

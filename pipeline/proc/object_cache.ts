@@ -56,10 +56,10 @@ export class ObjectCache implements Disposable {
   #entries = new Map<string, ObjectFile | OpenFailure>();
 
   /**
-   * @param options `maxEntries`: how many files stay open (default 512).
+   * @param options `maxEntries`: how many files stay open (default 128).
    */
   constructor(options: { maxEntries?: number } = {}) {
-    this.#max = options.maxEntries ?? 512;
+    this.#max = options.maxEntries ?? 128;
   }
 
   /** Number of cached entries (including remembered failures). */
