@@ -21,6 +21,8 @@ import {
   type UnwindMode,
 } from "../pipeline/stack_unwinder.ts";
 import { UnwindCounters } from "../pipeline/unwind/mod.ts";
+import { GoTransitionCounters } from "../pipeline/golang/cgo.ts";
+import type { GoLabelReader } from "../pipeline/golang/labels.ts";
 
 /** What {@linkcode buildPipeline} needs. */
 export interface PipelineParts {
@@ -38,6 +40,10 @@ export interface PipelineParts {
   readonly clock: KtimeClock;
   /** Unwinding mode. */
   readonly unwind: UnwindMode;
+  /** Reads pprof labels of live Go processes (absent in replay). */
+  readonly goLabels?: GoLabelReader | undefined;
+  /** Counters to count cgo crossings into (default: new ones). */
+  readonly goTransitions?: GoTransitionCounters | undefined;
 }
 
 /** The connected stages. */
@@ -52,6 +58,8 @@ export interface BuiltPipeline {
   readonly pipeline: SamplePipeline;
   /** Unwind outcomes by reason (`complete` for stacks that reached a root). */
   readonly unwindCounters: UnwindCounters;
+  /** Outcomes of the cgo crossings and goroutine label reads. */
+  readonly goTransitions: GoTransitionCounters;
 }
 
 /**
@@ -70,12 +78,23 @@ export function buildPipeline(parts: PipelineParts): BuiltPipeline {
     startUnixNano: parts.startUnixNano,
   });
   const unwindCounters = new UnwindCounters();
+  const goTransitions = parts.goTransitions ?? new GoTransitionCounters();
   const pipeline = new SamplePipeline({
     table,
     symbolizer,
     aggregator,
     clock: parts.clock,
-    unwind: makeUserUnwinder(parts.unwind, table, unwindCounters),
+    unwind: makeUserUnwinder(parts.unwind, table, unwindCounters, {
+      transitions: goTransitions,
+      labels: parts.goLabels,
+    }),
   });
-  return { table, symbolizer, aggregator, pipeline, unwindCounters };
+  return {
+    table,
+    symbolizer,
+    aggregator,
+    pipeline,
+    unwindCounters,
+    goTransitions,
+  };
 }

@@ -24,6 +24,8 @@ import { KernelSymbols } from "../pipeline/symbolize/kallsyms.ts";
 import type { Symbolizer } from "../pipeline/symbolize/symbolizer.ts";
 import { checkGoProcess } from "../pipeline/go_process.ts";
 import { buildPipeline } from "./build_pipeline.ts";
+import { GoTransitionCounters } from "../pipeline/golang/cgo.ts";
+import { ProcGoLabelReader } from "../pipeline/golang/labels.ts";
 import { Recorder } from "./recorder.ts";
 import type { UnwindMode } from "../pipeline/stack_unwinder.ts";
 
@@ -103,14 +105,20 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
   #decodeErrors = 0;
   #windowsDropped = 0;
   #lastKernel: Record<string, number> = {};
+  #unwindMode: UnwindMode;
+  #pids: readonly number[] | undefined;
   #goChecked = new Map<number, number | undefined>();
   #goProcesses = 0;
   #goUnsupported = 0;
+  #goTransitions = new GoTransitionCounters();
+  #goLabels = new ProcGoLabelReader({ counters: this.#goTransitions });
 
   private constructor(options: ProfilerOptions, sampler: Sampler) {
     this.#sampler = sampler;
     const frequency = options.frequency ?? 19;
     this.#frequency = frequency;
+    this.#unwindMode = options.unwind ?? "cfi";
+    this.#pids = options.pids?.length ? options.pids : undefined;
     this.#objects = new ObjectCache();
     let source: ProcSource = new LiveProcSource(this.#objects);
     if (options.recordDir !== undefined) {
@@ -128,6 +136,8 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
       startUnixNano: this.#firstWindowStart,
       clock: this.#clock,
       unwind: options.unwind ?? "cfi",
+      goLabels: this.#goLabels,
+      goTransitions: this.#goTransitions,
     });
     this.#table = built.table;
     this.#symbolizer = built.symbolizer;
@@ -213,6 +223,7 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
         ...prefixed("processes.", { ...this.#table.stats }),
         ...prefixed("symbols.", { ...this.#symbolizer.stats }),
         ...prefixed("objects.", { ...this.#objects.stats }),
+        ...prefixed("go.", this.#goTransitions.snapshot()),
       },
     };
   }
@@ -237,10 +248,14 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
           frequency: this.#frequency,
           clockOffsetNs: this.#clock.offsetNs,
           startUnixNano: this.#firstWindowStart,
+          unwind: this.#unwindMode,
+          kernelCounters: this.#lastKernel,
+          ...(this.#pids === undefined ? {} : { pids: this.#pids }),
         },
         this.#kernelSymbols,
       );
       this.#objects.close();
+      this.#goLabels.close();
       this.#wake();
     });
     return this.#stopping;

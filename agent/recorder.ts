@@ -25,6 +25,8 @@ export class Recorder {
   #out: Deno.FsFile;
   #kernelAddresses = new Set<bigint>();
   #windowEnds: bigint[] = [];
+  #windowRecords: number[] = [];
+  #records = 0;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
 
@@ -36,7 +38,11 @@ export class Recorder {
     this.dir = dir;
     Deno.mkdirSync(dir, { recursive: true });
     this.source = new RecordingProcSource(live, dir);
-    this.#out = Deno.openSync(`${dir}/records.bin`, { write: true, create: true, truncate: true });
+    this.#out = Deno.openSync(`${dir}/records.bin`, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
   }
 
   /**
@@ -48,6 +54,7 @@ export class Recorder {
     const framed = new Uint8Array((8 + bytes.length + 7) & ~7);
     new DataView(framed.buffer).setUint32(0, bytes.length, true);
     framed.set(bytes, 8);
+    this.#records++;
     this.#pending.push(framed);
     this.#pendingBytes += framed.length;
     try {
@@ -66,25 +73,37 @@ export class Recorder {
    */
   noteWindowEnd(endUnixNano: bigint): void {
     this.#windowEnds.push(endUnixNano);
+    this.#windowRecords.push(this.#records);
   }
 
   #flush(): void {
     for (const chunk of this.#pending) {
       let done = 0;
-      while (done < chunk.length) done += this.#out.writeSync(chunk.subarray(done));
+      while (done < chunk.length) {
+        done += this.#out.writeSync(chunk.subarray(done));
+      }
     }
     this.#pending = [];
     this.#pendingBytes = 0;
   }
 
   /**
-   * Writes the metadata, process reads and kernel symbols, and closes.
+   * Writes the metadata, process reads, object index and kernel symbols, and
+   * closes.
    *
-   * @param meta Run facts.
+   * @param meta Run facts; `unwind`, `kernelCounters` and `pids` are optional
+   *   and let a replay default to the live run's mode and print its counters.
    * @param kernel Kernel symbols of the live run.
    */
   finish(
-    meta: { frequency: number; clockOffsetNs: bigint; startUnixNano: bigint },
+    meta: {
+      frequency: number;
+      clockOffsetNs: bigint;
+      startUnixNano: bigint;
+      unwind?: string;
+      kernelCounters?: Record<string, number>;
+      pids?: readonly number[];
+    },
     kernel: KernelSymbols,
   ): void {
     this.#flush();
@@ -96,11 +115,24 @@ export class Recorder {
       clockOffsetNs: meta.clockOffsetNs.toString(),
       startUnixNano: meta.startUnixNano.toString(),
       windowEnds: this.#windowEnds.map(String),
+      windowRecords: this.#windowRecords,
+      ...(meta.unwind === undefined ? {} : { unwind: meta.unwind }),
+      ...(meta.kernelCounters === undefined
+        ? {}
+        : { kernelCounters: meta.kernelCounters }),
+      ...(meta.pids === undefined ? {} : { pids: [...meta.pids] }),
       arch: Deno.build.arch,
       kernel: Deno.osRelease(),
     };
-    Deno.writeTextFileSync(`${this.dir}/meta.json`, JSON.stringify(m, null, 1) + "\n");
-    Deno.writeTextFileSync(`${this.dir}/procs.json`, JSON.stringify(this.source.procs) + "\n");
+    Deno.writeTextFileSync(
+      `${this.dir}/meta.json`,
+      JSON.stringify(m, null, 1) + "\n",
+    );
+    Deno.writeTextFileSync(
+      `${this.dir}/procs.json`,
+      JSON.stringify(this.source.procs) + "\n",
+    );
+    this.source.writeIndex();
     const lines = new Map<bigint, string>();
     for (const a of this.#kernelAddresses) {
       const sym = kernel.lookup(a);
@@ -110,7 +142,9 @@ export class Recorder {
     }
     Deno.writeTextFileSync(
       `${this.dir}/kallsyms`,
-      [...lines.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1]).join("\n") + "\n",
+      [...lines.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) =>
+        e[1]
+      ).join("\n") + "\n",
     );
   }
 }

@@ -28,11 +28,18 @@ export class SummaryCollector {
       const pname = `${p.process.name} [${p.process.pid}]`;
       for (const g of p.samples) {
         this.total += g.count;
-        this.#perProcess.set(pname, (this.#perProcess.get(pname) ?? 0) + g.count);
+        this.#perProcess.set(
+          pname,
+          (this.#perProcess.get(pname) ?? 0) + g.count,
+        );
         frames.length = 0;
-        for (let i = g.stack.length - 1; i >= 0; i--) pushFoldedFrames(g.stack[i]!, frames);
+        for (let i = g.stack.length - 1; i >= 0; i--) {
+          pushFoldedFrames(g.stack[i]!, frames);
+        }
         const leaf = frames[frames.length - 1];
-        if (leaf !== undefined) this.#self.set(leaf, (this.#self.get(leaf) ?? 0) + g.count);
+        if (leaf !== undefined) {
+          this.#self.set(leaf, (this.#self.get(leaf) ?? 0) + g.count);
+        }
         for (const f of new Set(frames)) {
           this.#cumulative.set(f, (this.#cumulative.get(f) ?? 0) + g.count);
         }
@@ -48,7 +55,8 @@ export class SummaryCollector {
    * @returns Text for stdout.
    */
   render(stats: ProfilerStats, top: number): string {
-    const pct = (n: number) => this.total === 0 ? "0.0%" : `${(100 * n / this.total).toFixed(1)}%`;
+    const pct = (n: number) =>
+      this.total === 0 ? "0.0%" : `${(100 * n / this.total).toFixed(1)}%`;
     const lines: string[] = [];
     lines.push(`denoprof: ${this.total} samples in ${stats.windows} window(s)`);
     lines.push("");
@@ -61,27 +69,35 @@ export class SummaryCollector {
     for (const [name, n] of sorted(this.#self).slice(0, top)) {
       const cum = this.#cumulative.get(name) ?? n;
       lines.push(
-        `  ${String(n).padStart(8)} ${pct(n).padStart(6)}  ${String(cum).padStart(8)} ${
-          pct(cum).padStart(6)
-        }  ${name}`,
+        `  ${String(n).padStart(8)} ${pct(n).padStart(6)}  ${
+          String(cum).padStart(8)
+        } ${pct(cum).padStart(6)}  ${name}`,
       );
     }
     lines.push("");
     const k = stats.kernel;
     lines.push(
-      `Kernel: ${k.samples ?? 0} samples taken, lost ${k.ringbufFull ?? 0} (ring buffer full); ` +
-        `${k.ustackFault ?? 0} user stack copies ended on a fault, ${k.kstackError ?? 0} kernel stack errors, ` +
+      `Kernel: ${k.samples ?? 0} samples taken, lost ${
+        k.ringbufFull ?? 0
+      } (ring buffer full); ` +
+        `${k.ustackFault ?? 0} user stack copies ended on a fault, ${
+          k.kstackError ?? 0
+        } kernel stack errors, ` +
         `${k.idle ?? 0} idle, ${k.filtered ?? 0} filtered out`,
     );
     lines.push(
       `Userspace: ${stats.records} records, ${stats.decodeErrors} undecodable, ` +
         `${stats.windowsDropped} windows dropped`,
     );
-    const reasons = Object.entries(stats.unwindErrors).sort((a, b) => b[1] - a[1]);
+    const reasons = Object.entries(stats.unwindErrors).sort((a, b) =>
+      b[1] - a[1]
+    );
     lines.push(
       reasons.length === 0
         ? "Unwinding: every stack reached its root"
-        : `Unwinding stopped early: ${reasons.map(([r, n]) => `${r} ${n}`).join(", ")}`,
+        : `Unwinding stopped early: ${
+          reasons.map(([r, n]) => `${r} ${n}`).join(", ")
+        }`,
     );
     return lines.join("\n");
   }

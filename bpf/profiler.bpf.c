@@ -259,11 +259,18 @@ int dp_sample(struct bpf_perf_event_data *ctx)
 		__u64 resume = 0;
 		__s32 gerr = 0;
 
-		/* Off curg's stack (g0, gsignal, C): the Go frames are elsewhere. */
+		/*
+		 * Off curg's stack (g0, gsignal, C): the Go frames are elsewhere.
+		 * Copy from the lower of the two resume points inside the stack:
+		 * syscallsp (cgo call, syscall) and sched.sp (systemstack,
+		 * morestack, mcall, asmcgocall). Both are live at once in e.g.
+		 * exitsyscall → systemstack, where sched.sp is the lower one.
+		 */
 		if (hi > lo && (sp < lo || sp >= hi)) {
 			if (r->go_syscall_sp >= lo && r->go_syscall_sp < hi)
 				resume = r->go_syscall_sp;
-			else if (r->go_sched_sp >= lo && r->go_sched_sp < hi)
+			if (r->go_sched_sp >= lo && r->go_sched_sp < hi &&
+			    (!resume || r->go_sched_sp < resume))
 				resume = r->go_sched_sp;
 		}
 		if (resume) {

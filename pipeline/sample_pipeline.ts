@@ -22,6 +22,8 @@ export interface UserStack {
   readonly error?: string | undefined;
   /** Go goroutine id found while unwinding, when the sample is in Go. */
   readonly goroutineId?: number | undefined;
+  /** pprof labels of that goroutine, when it has any and they were read. */
+  readonly goLabels?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Unwinds the user stack of a sample. */
@@ -90,9 +92,11 @@ export class SamplePipeline {
       stack.push(symbolizer.kernel(s.kstack[i]!));
     }
     let goroutineId: number | undefined;
+    let goLabels: Readonly<Record<string, string>> | undefined;
     if ((s.flags & Flag.USER_REGS) !== 0 && s.pc !== 0) {
       const user = this.#o.unwind(s, proc);
       goroutineId = user.goroutineId;
+      goLabels = user.goLabels;
       const exact = user.exact;
       for (let i = 0; i < user.frames.length; i++) {
         const pc = user.frames[i]!;
@@ -108,9 +112,13 @@ export class SamplePipeline {
     } else {
       this.stats.kernelOnly++;
     }
-    const attributes: SampleAttributes = goroutineId === undefined
-      ? { threadId: s.tid, threadName: s.comm, cpu: s.cpu }
-      : { threadId: s.tid, threadName: s.comm, cpu: s.cpu, goroutineId };
+    const attributes: SampleAttributes = {
+      threadId: s.tid,
+      threadName: s.comm,
+      cpu: s.cpu,
+      ...(goroutineId === undefined ? {} : { goroutineId }),
+      ...(goLabels === undefined ? {} : { goLabels }),
+    };
     aggregator.add(
       processInfo(proc, s),
       stack,

@@ -10,7 +10,10 @@
  */
 import { goBinaryOf, unwindTableOf } from "./objects.ts";
 import type { GoBinary } from "./golang/go_binary.ts";
-import type { GoSampleState } from "./golang/unwind.ts";
+import { GoTransition, GoTransitionCounters } from "./golang/cgo.ts";
+import type { GoLabelReader } from "./golang/labels.ts";
+import { GoSpecial } from "./golang/pclntab.ts";
+import { type GoSampleState, makeGoStepper } from "./golang/unwind.ts";
 import type { ObjectFile } from "./proc/object_cache.ts";
 import type { Module, ProcessState, ProcessTable } from "./proc/table.ts";
 import type { RawSample } from "./record/mod.ts";
@@ -109,19 +112,49 @@ function goroutineIdOf(s: RawSample): number | undefined {
   return g.goid;
 }
 
+const GOEXIT = "go.goexitEntry";
+
+/** Link-time entry of runtime.goexit (cached on the binary), -1 when absent. */
+function goexitEntry(go: GoBinary): number {
+  const cache = go as unknown as Record<string, number | undefined>;
+  let e = cache[GOEXIT];
+  if (e !== undefined) return e;
+  e = -1;
+  const tab = go.pclntab;
+  for (let i = 0; i < tab.nfunc; i++) {
+    if (tab.special(i) === GoSpecial.Goexit) {
+      e = tab.funcEntry(i);
+      break;
+    }
+  }
+  cache[GOEXIT] = e;
+  return e;
+}
+
+/** Options of {@linkcode makeUserUnwinder} beyond the mode and table. */
+export interface UserUnwinderOptions {
+  /** Outcomes of the cgo crossings and label reads (see golang/cgo.ts). */
+  readonly transitions?: GoTransitionCounters | undefined;
+  /** Reads pprof labels of live processes; absent = no labels (replay). */
+  readonly labels?: GoLabelReader | undefined;
+}
+
 /**
  * Builds the per-sample unwinder.
  *
  * @param mode CFI (default) or frame pointers only.
  * @param table The process table that resolves pcs.
  * @param counters Per-reason outcome counters (including `complete`).
+ * @param options Transition counters and the label reader.
  * @returns The unwinder.
  */
 export function makeUserUnwinder(
   mode: UnwindMode,
   table: ProcessTable,
   counters: UnwindCounters = new UnwindCounters(),
+  options: UserUnwinderOptions = {},
 ): UserUnwinder {
+  const transitions = options.transitions ?? new GoTransitionCounters();
   return (s: RawSample, proc: ProcessState): UserStack => {
     const memory: MemoryRange[] = [s.ustack];
     if (s.gstack.bytes.length > 0) memory.push(s.gstack);
@@ -131,7 +164,14 @@ export function makeUserUnwinder(
       steppers ??= new Map();
       let st = steppers.get(go);
       if (st === undefined) {
-        st = go.stepper(bias, state);
+        st = makeGoStepper({
+          pclntab: go.pclntab,
+          bias,
+          arch: go.arch,
+          state,
+          minor: go.buildInfo.minor,
+          transitions,
+        });
         steppers.set(go, st);
       }
       return st;
@@ -166,13 +206,52 @@ export function makeUserUnwinder(
       resolver,
       { mode, counters },
     );
+    const goroutineId = goroutineIdOf(s);
+    const go = steppers?.keys().next().value as GoBinary | undefined;
+    if (go === undefined && state !== undefined && isExtraMInC(s, proc, table)) {
+      // A C-created thread back in pure C after a callback (Go >= 1.21 keeps
+      // the extra M bound): no Go frames, the test the runtime's signal
+      // handler makes too.
+      transitions.add(GoTransition.extraMPureC);
+      return { frames: r.frames, exact: r.exact, error: r.error };
+    }
+    let goLabels: Readonly<Record<string, string>> | undefined;
+    if (
+      goroutineId !== undefined && go !== undefined && s.go!.labels !== 0 &&
+      options.labels !== undefined
+    ) {
+      goLabels = options.labels.read(s.pid, s.go!.labels, go.buildInfo.minor);
+    }
     return {
       frames: r.frames,
       exact: r.exact,
       error: r.error,
-      goroutineId: goroutineIdOf(s),
+      goroutineId,
+      ...(goLabels === undefined || Object.keys(goLabels).length === 0
+        ? {}
+        : { goLabels }),
     };
   };
+}
+
+/** g0 with a current goroutine whose syscallpc is goexit+1: extra M in C. */
+function isExtraMInC(
+  s: RawSample,
+  proc: ProcessState,
+  table: ProcessTable,
+): boolean {
+  const g = s.go!;
+  if (g.g !== g.g0 || g.curg === 0 || g.curgM !== g.m || g.syscallPc === 0) {
+    return false;
+  }
+  const module = table.resolve(proc, g.syscallPc);
+  const file = module?.file;
+  if (module === undefined || file === undefined) return false;
+  const go = goBinaryOf(file);
+  if (go === undefined) return false;
+  const entry = goexitEntry(go);
+  return entry >= 0 &&
+    g.syscallPc - module.bias === entry + go.pclntab.quantum;
 }
 
 function frameInfo(module: Module, pc: number): FrameInfo {

@@ -78,8 +78,11 @@ install_profcheck() {
 }
 
 if [[ ! -x "$profcheck" ]] && ! install_profcheck; then
-  echo "collector.sh: cannot install profcheck (set PROFCHECK_SRC to a local" \
-    "checkout of github.com/open-telemetry/sig-profiling/profcheck)" >&2
+  echo "collector.sh: cannot install profcheck: the Go module proxy refuses" \
+    "github.com/open-telemetry/sig-profiling/profcheck (403 \"This module version" \
+    "is not available\"). Set PROFCHECK_SRC to a local checkout to build it." \
+    "Until then the profcheck test is skipped and tests/otlp_conformance.ts" \
+    "checks every otlp-file output." >&2
   [[ "${1:-}" == "profcheck" ]] && exit 1
 fi
 

@@ -10,99 +10,18 @@ import {
   SMALL_WINDOW_FOLDED,
   smallWindow,
 } from "./otlp_fixtures.ts";
-
-function goBinary(): string | undefined {
-  for (
-    const dir of [
-      ...(Deno.env.get("PATH") ?? "").split(":"),
-      "/usr/local/go/bin",
-    ]
-  ) {
-    try {
-      if (Deno.statSync(`${dir}/go`).isFile) return `${dir}/go`;
-    } catch { /* next */ }
-  }
-  return undefined;
-}
+import {
+  goBinary,
+  leafCounts,
+  parseTop,
+  parseTraces,
+  pprof,
+  readFolded,
+  sortedEntries,
+} from "./pprof_tool.ts";
 
 const go = goBinary();
-
-async function pprof(args: string[]): Promise<string> {
-  if (!go) throw new Error("go is missing: go tool pprof needs a Go toolchain");
-  const out = await new Deno.Command(go, { args: ["tool", "pprof", ...args] })
-    .output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(
-      `go tool pprof ${args.join(" ")} failed: ${
-        new TextDecoder().decode(out.stderr)
-      }`,
-    );
-  }
-  return text;
-}
-
-/** Parses `-traces -tagroot=process` into folded form (root first). */
-function parseTraces(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const block of text.split(/^-+\+-+$/m).slice(1)) {
-    let count = 0;
-    const frames: string[] = [];
-    for (const line of block.split("\n")) {
-      const first = /^\s*(\d+)\s{3}(\S.*)$/.exec(line);
-      if (first) {
-        count = Number(first[1]);
-        frames.push(first[2]!);
-      } else if (count > 0 && /^\s{13}\S/.test(line)) {
-        frames.push(line.trim());
-      }
-    }
-    if (count === 0) continue;
-    const key = frames.map((f) => f.replace(/ \(inline\)$/, "")).reverse().join(
-      ";",
-    );
-    out.set(key, (out.get(key) ?? 0) + count);
-  }
-  return out;
-}
-
-/** Parses `-top` into function → flat count (nonzero only). */
-function parseTop(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const m = /^\s*(\d+)\s+[\d.]+%\s+[\d.]+%\s+\d+\s+[\d.]+%\s+(.*)$/.exec(
-      line,
-    );
-    if (m && Number(m[1]) > 0) {
-      out.set(m[2]!.replace(/ \(inline\)$/, ""), Number(m[1]));
-    }
-  }
-  return out;
-}
-
-/** The folded file with kernel suffixes removed (pprof has plain names). */
-async function readFolded(path: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const line of (await Deno.readTextFile(path)).split("\n")) {
-    if (!line) continue;
-    const sp = line.lastIndexOf(" ");
-    const key = line.slice(0, sp).replaceAll("_[k]", "");
-    out.set(key, (out.get(key) ?? 0) + Number(line.slice(sp + 1)));
-  }
-  return out;
-}
-
-function leafCounts(folded: Map<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [stack, n] of folded) {
-    const leaf = stack.slice(stack.lastIndexOf(";") + 1);
-    out.set(leaf, (out.get(leaf) ?? 0) + n);
-  }
-  return out;
-}
-
-const sorted = (m: Map<string, number>) =>
-  [...m].sort((a, b) => a[0] < b[0] ? -1 : 1);
+const sorted = sortedEntries;
 
 Deno.test({
   name:

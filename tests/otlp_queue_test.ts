@@ -13,6 +13,7 @@ import {
   ignoreWithout,
   startCollector,
 } from "./collector/collector.ts";
+import { assertConformant } from "./otlp_conformance.ts";
 import { smallWindow } from "./otlp_fixtures.ts";
 
 for (const kind of ["otlp-grpc", "otlp-http"] as const) {
@@ -64,6 +65,7 @@ for (const kind of ["otlp-grpc", "otlp-http"] as const) {
       strictEqual(s.queued, 0);
       const got = await collector.waitForProfiles(4);
       strictEqual(got.length, 4);
+      got.forEach((m, i) => assertConformant(m, `Collector output #${i}`));
     },
   });
 }

@@ -16,6 +16,13 @@
  *   caller saved in `curg.sched`, and runtime.asmcgocall at the cgocall frame
  *   saved in `curg.syscallpc/sp`. Without that g data, or when the goroutine
  *   stack was not copied, the step ends with an explicit reason.
+ * - On g0 with no current goroutine (the scheduler after `dropg`, reached
+ *   through mcall or morestack → newstack → gopreempt_m), mcall/morestack is
+ *   the root of the scheduler's stack: its fn never returns, and Go's own
+ *   profiler ends those stacks there too.
+ * - The vDSO callers (time.now, runtime.nanotime1, …) move SP to the g0
+ *   stack without switching g; only m.vdsoSP says where the goroutine frames
+ *   are, so those stacks end with `go: vDSO call on g0 stack from NAME`.
  *
  * @module
  */
@@ -25,6 +32,13 @@ import type {
   StackMemory,
   StepResult,
 } from "../unwind/types.ts";
+import {
+  asmcgocallCaller,
+  cgocallbackG0Sp,
+  type CgoCursor,
+  type GoTransitionCounters,
+  newCgoCursor,
+} from "./cgo.ts";
 import {
   FUNC_FLAG_SPWRITE,
   FUNC_FLAG_TOPFRAME,
@@ -64,6 +78,8 @@ export interface GoSampleState {
   readonly syscallSp: number;
   /** curg.syscallbp (0 before Go 1.23) */
   readonly syscallBp?: number;
+  /** g0.sched.sp: the innermost cgocallback's system-stack frame. */
+  readonly g0SchedSp?: number;
 }
 
 /** Everything one Go step needs besides the registers and memory. */
@@ -76,6 +92,12 @@ export interface GoStepContext {
   readonly arch: "amd64" | "arm64";
   /** g data of the sample, when the kernel side delivered it. */
   readonly state?: GoSampleState | undefined;
+  /** Go minor version (cgo frame layouts); absent = unknown (≥ 1.22). */
+  readonly minor?: number | undefined;
+  /** Per-sample cgo crossing state ({@linkcode makeGoStepper} makes one). */
+  readonly cgo?: CgoCursor | undefined;
+  /** Outcome counters of the cgo crossings. */
+  readonly transitions?: GoTransitionCounters | undefined;
 }
 
 /** Reads a little-endian u64 from the copied ranges; -1 when not copied. */
@@ -105,6 +127,23 @@ function onSystemStack(s: GoSampleState | undefined): boolean {
   return s !== undefined && s.g !== 0 && s.g === s.g0 && s.curg !== 0 &&
     s.curgM === s.m;
 }
+
+/**
+ * True when the thread runs on g0 with no current goroutine: the scheduler
+ * after `dropg` (mcall(park_m), newstack → gopreempt_m → schedule).
+ */
+function schedulerRoot(s: GoSampleState): boolean {
+  return s.g !== 0 && s.g === s.g0 && s.curg === 0;
+}
+
+/** Assembly functions that call the vDSO on the g0 stack (amd64, arm64). */
+const VDSO_CALLERS: ReadonlySet<string> = new Set([
+  "time.now",
+  "runtime.nanotime1",
+  "runtime.walltime",
+  "runtime.walltime1",
+  "runtime.vgetrandom1",
+]);
 
 function inGoroutineStack(s: GoSampleState, sp: number): boolean {
   return sp >= s.stackLo && sp < s.stackHi;
@@ -147,14 +186,19 @@ export function goStep(
   switch (special) {
     case GoSpecial.Morestack:
     case GoSpecial.Mcall: {
+      if (innermost) break;
+      if (s !== undefined && schedulerRoot(s)) {
+        // The goroutine was descheduled (dropg) in fn/newstack: this g0
+        // stack is the scheduler's and begins here, fn never returns (Go's
+        // own profiler ends these stacks at mcall/morestack too).
+        return { kind: "root" };
+      }
       if (!onSystemStack(s) || inGoroutineStack(s!, sp)) {
-        if (special === GoSpecial.Mcall && !innermost) {
-          return err("go: mcall without g data");
-        }
-        if (special === GoSpecial.Morestack && !innermost) {
-          return err("go: morestack without g data");
-        }
-        break;
+        return err(
+          `go: ${
+            special === GoSpecial.Mcall ? "mcall" : "morestack"
+          } without g data`,
+        );
       }
       return switchTo(memory, s!.schedPc, s!.schedSp, s!.schedBp, special);
     }
@@ -170,7 +214,25 @@ export function goStep(
       break;
     }
     case GoSpecial.Asmcgocall: {
-      // On g0 running C: continue at the cgocall frame entersyscall saved.
+      // asmcgocall_landingpad only tail-jumps to C: an ordinary frame.
+      if (tab.funcName(fi) === "runtime.asmcgocall_landingpad") break;
+      if (!innermost && ctx.arch === "amd64") {
+        // Returned to from C: cross through asmcgocall's g0 frame (see cgo.ts).
+        return asmcgocallCaller(
+          {
+            state: s,
+            cursor: ctx.cgo ?? newCgoCursor(s),
+            minor: ctx.minor ?? 0,
+            frameBase: tab.pcsp(fi, tab.funcEntry(fi) + 1) > 0 ? 8 : 0,
+            counters: ctx.transitions,
+          },
+          regs,
+          memory,
+          readStackWord,
+        );
+      }
+      // Interrupted in asmcgocall itself on g0 (or arm64): continue at the
+      // cgocall frame entersyscall saved.
       if (onSystemStack(s) && !inGoroutineStack(s!, sp)) {
         const pc = s!.syscallPc, csp = s!.syscallSp;
         if (pc === 0 || !inGoroutineStack(s!, csp)) {
@@ -179,6 +241,7 @@ export function goStep(
         if (!readable(memory, csp)) {
           return err("go: goroutine stack not copied");
         }
+        if (ctx.cgo !== undefined) ctx.cgo.syscallUsed = true;
         return {
           kind: "caller",
           regs: { pc, sp: csp, fp: s!.syscallBp || NaN },
@@ -186,15 +249,42 @@ export function goStep(
       }
       break;
     }
-    case GoSpecial.Cgocallback:
-      // Go's unwinder clears SPWRITE for cgocallback: pcsp is valid on the
-      // goroutine stack and leads to the frames that called into C.
+    case GoSpecial.Cgocallback: {
+      // Go's unwinder clears SPWRITE for cgocallback: pcsp is valid on both
+      // of its frames. From the goroutine-side frame, continue on the
+      // system stack (its g0 twin) so the C callers appear between the Go
+      // frames; Go's own traceback skips them.
+      if (
+        !innermost && ctx.arch === "amd64" && s !== undefined &&
+        s.stackHi > s.stackLo && inGoroutineStack(s, sp)
+      ) {
+        const g0sp = cgocallbackG0Sp(
+          {
+            state: s,
+            cursor: ctx.cgo ?? newCgoCursor(s),
+            counters: ctx.transitions,
+          },
+          memory,
+          readStackWord,
+        );
+        if (typeof g0sp === "string") return err(g0sp);
+        return pcspStep(ctx, fi, vpc, regs, memory, g0sp);
+      }
       return pcspStep(ctx, fi, vpc, regs, memory, sp);
+    }
     default:
       break;
   }
   if ((flag & FUNC_FLAG_SPWRITE) && !innermost) {
-    return err(`go: SPWRITE function ${tab.funcName(fi)}`);
+    const name = tab.funcName(fi);
+    // time.now, runtime.nanotime1/walltime/vgetrandom1 run the vDSO on the
+    // g0 stack without switching g; the goroutine's SP is only in
+    // m.vdsoSP, which the kernel side does not deliver.
+    return err(
+      VDSO_CALLERS.has(name)
+        ? `go: vDSO call on g0 stack from ${name}`
+        : `go: SPWRITE function ${name}`,
+    );
   }
   return pcspStep(ctx, fi, vpc, regs, memory, sp);
 }
@@ -274,5 +364,6 @@ function pcspStep(
  * ```
  */
 export function makeGoStepper(ctx: GoStepContext): FrameStepper {
+  if (ctx.cgo === undefined) ctx = { ...ctx, cgo: newCgoCursor(ctx.state) };
   return (regs, memory, lookupPc) => goStep(ctx, regs, memory, lookupPc);
 }

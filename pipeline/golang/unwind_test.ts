@@ -194,5 +194,31 @@ Deno.test({
       kind: "error",
       reason: "go: goroutine stack not copied",
     });
+    // On g0 after dropg (no current goroutine) morestack and mcall are the
+    // root of the scheduler's stack; without any g data they are a reason.
+    const mc = t.funcEntry(fn("runtime.mcall")) + 1;
+    for (const pc of [ms, mc]) {
+      const sched = goStep(
+        {
+          pclntab: t,
+          bias: 0,
+          arch: "amd64",
+          state: { ...state, curg: 0, curgM: 0 },
+        },
+        { pc: pc + 1, sp: g0Base + 8, fp: NaN },
+        memory,
+        pc,
+      );
+      assertEquals(sched, { kind: "root" });
+    }
+    assertEquals(
+      goStep(
+        { pclntab: t, bias: 0, arch: "amd64" },
+        { pc: mc + 1, sp: g0Base + 8, fp: NaN },
+        memory,
+        mc,
+      ),
+      { kind: "error", reason: "go: mcall without g data" },
+    );
   },
 });

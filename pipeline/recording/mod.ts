@@ -6,3 +6,5 @@
 export * from "./format.ts";
 export * from "./recording_source.ts";
 export * from "./replay_source.ts";
+export * from "./slim_elf.ts";
+export * from "./records_file.ts";

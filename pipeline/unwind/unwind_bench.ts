@@ -1,51 +1,89 @@
 /**
- * Unwound samples per second for a ~22-frame native stack: the -O2
- * -fomit-frame-pointer chain fixture with `a` nested 16 deep, stopped by gdb
- * in lib_leaf (registers + stack copy), unwound by CFI over the real ELF
- * files. Tables are built outside the measured function, as the process
- * layer caches them.
+ * Unwound samples per second for a ~21-frame native stack, from the committed
+ * recording tests/fixtures/recordings/native-o2 (no gcc, gdb, root or BPF at
+ * bench time): the -O2 -fomit-frame-pointer chain fixture with `a` nested 16
+ * deep, sampled live in lib_leaf. The benches run the per-sample user
+ * unwinder the pipeline uses (CFI over the recorded ELF files through the
+ * process table), and the whole per-sample pipeline (unwind, symbolize,
+ * aggregate). Tables and caches are warmed outside the measured function, as
+ * a running agent has them. Divide BATCH by the time per iteration for
+ * samples per second on one core.
  */
-import { buildNativeFixtures } from "../../tests/fixtures/native/build.ts";
-import { gdbSnapshot } from "../../tests/fixtures/native/gdb_snapshot.ts";
+import { buildPipeline } from "../../agent/build_pipeline.ts";
+import { KtimeClock } from "../clock.ts";
+import { ObjectCache, ProcessTable } from "../proc/mod.ts";
+import { decodeRecord, type RawSample } from "../record/mod.ts";
 import {
-  mapsResolver,
-  parseMaps,
-} from "../../tests/fixtures/native/maps_resolver.ts";
-import { unwindNative } from "./mod.ts";
+  loadRecording,
+  ReplayProcSource,
+  splitRecords,
+} from "../recording/mod.ts";
+import { makeUserUnwinder } from "../stack_unwinder.ts";
+import { KernelSymbols } from "../symbolize/kallsyms.ts";
 
-const f = await buildNativeFixtures();
-const snap = await gdbSnapshot(f.chain, ["1", "16"], {
-  breakpoint: "lib_leaf",
+const dir =
+  new URL("../../tests/fixtures/recordings/native-o2", import.meta.url)
+    .pathname;
+const rec = loadRecording(dir);
+const samples: RawSample[] = [...splitRecords(rec.records)].map((b) =>
+  decodeRecord(b)
+);
+
+const objects = new ObjectCache();
+const source = new ReplayProcSource(dir, rec.procs, objects, rec.objects);
+const table = new ProcessTable(source);
+const unwind = makeUserUnwinder("cfi", table);
+const deep = samples.filter((s) => {
+  const r = unwind(s, table.get(s.pid)!);
+  return r.error === undefined && r.frames.length >= 20;
 });
-const maps = parseMaps(snap.maps);
-const resolver = mapsResolver(maps);
-const input = {
-  regs: { pc: snap.regs.rip!, sp: snap.regs.rsp!, fp: snap.regs.rbp! },
-  memory: [{ base: snap.stackBase, bytes: snap.stack }],
-};
-const check = unwindNative(input, resolver);
-if (check.error !== undefined || check.frames.length < 20) {
-  throw new Error(
-    `bench stack is not a complete 20+ frame stack: ${check.frames.length} frames, ${check.error}`,
-  );
-}
-const BATCH = 1000;
+if (deep.length === 0) throw new Error(`no complete 20+ frame stack in ${dir}`);
+const frames = unwind(deep[0]!, table.get(deep[0]!.pid)!).frames.length;
+const BATCH = 4096;
 
 Deno.bench({
-  name: `unwindNative/cfi ${check.frames.length} frames x${BATCH}`,
+  name: `user unwinder, CFI, ${frames} frames x${BATCH}`,
   group: "unwind",
   baseline: true,
   fn() {
-    for (let i = 0; i < BATCH; i++) unwindNative(input, resolver);
+    for (let i = 0; i < BATCH; i++) {
+      const s = deep[i % deep.length]!;
+      unwind(s, table.get(s.pid)!);
+    }
   },
 });
 
+const fpUnwind = makeUserUnwinder("fp", table);
 Deno.bench({
-  name: `unwindNative/fp-only x${BATCH} (stops early)`,
+  name: `user unwinder, frame pointers only x${BATCH} (stops early)`,
   group: "unwind",
   fn() {
     for (let i = 0; i < BATCH; i++) {
-      unwindNative(input, resolver, { mode: "fp" });
+      const s = deep[i % deep.length]!;
+      fpUnwind(s, table.get(s.pid)!);
     }
+  },
+});
+
+const built = buildPipeline({
+  source,
+  objects,
+  kernel: KernelSymbols.parse(rec.kallsyms),
+  frequency: rec.meta.frequency,
+  startUnixNano: BigInt(rec.meta.startUnixNano),
+  clock: new KtimeClock(BigInt(rec.meta.clockOffsetNs)),
+  unwind: "cfi",
+});
+for (const s of deep) built.pipeline.ingest(s);
+let flushed = 0n;
+Deno.bench({
+  name:
+    `whole pipeline (unwind, symbolize, aggregate), ${frames} frames x${BATCH}`,
+  group: "pipeline",
+  fn() {
+    for (let i = 0; i < BATCH; i++) {
+      built.pipeline.ingest(deep[i % deep.length]!);
+    }
+    built.aggregator.flush(++flushed + BigInt(rec.meta.startUnixNano));
   },
 });

@@ -71,6 +71,42 @@ export function profcheckBinary(): ToolLookup {
 }
 
 /**
+ * Why profcheck cannot run here: it has no install path on the project
+ * machines (the Go module proxy answers 403 for its module).
+ */
+export function profcheckMissing(): string {
+  return `profcheck not built (${profcheckBinary().missing}); it cannot be ` +
+    `installed here: the Go module proxy answers 403 "This module version is ` +
+    `not available" for github.com/open-telemetry/sig-profiling/profcheck. ` +
+    `Set PROFCHECK_SRC to a local checkout and run \`make profcheck\`. ` +
+    `tests/otlp_conformance.ts checks the same rules on every otlp-file ` +
+    `output meanwhile.`;
+}
+
+/**
+ * Runs `profcheck -check-dupes -check-orphans` on a binary ProfilesData file.
+ *
+ * @param path The file.
+ * @throws {Error} with profcheck's output when it fails, or
+ * {@linkcode profcheckMissing} when there is no profcheck.
+ */
+export async function runProfcheck(path: string): Promise<void> {
+  const bin = profcheckBinary().path;
+  if (bin === undefined) throw new Error(profcheckMissing());
+  const out = await new Deno.Command(bin, {
+    args: ["-check-dupes", "-check-orphans", path],
+  }).output();
+  if (out.code !== 0) {
+    const d = new TextDecoder();
+    throw new Error(
+      `profcheck failed on ${path} (exit ${out.code}):\n${
+        d.decode(out.stdout)
+      }${d.decode(out.stderr)}`,
+    );
+  }
+}
+
+/**
  * Whether a test needing `tool` should be ignored: only outside CI. In CI
  * (CI=true) the test runs and fails on the missing tool.
  *
@@ -120,6 +156,8 @@ export interface RunningCollector extends AsyncDisposable {
   waitForProfiles(n: number, timeoutMs?: number): Promise<ProfilesData[]>;
   /** SIGTERM, wait for exit (SIGKILL after 10 s). Idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL (a crash: nothing flushed), wait for exit. Idempotent. */
+  crash(): Promise<void>;
 }
 
 /** Options of {@linkcode startCollector}. */
@@ -252,6 +290,14 @@ export async function startCollector(
       }
     },
     stop,
+    crash() {
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }
+      return stop();
+    },
     async [Symbol.asyncDispose]() {
       await stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
