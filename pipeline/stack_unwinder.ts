@@ -208,7 +208,9 @@ export function makeUserUnwinder(
     );
     const goroutineId = goroutineIdOf(s);
     const go = steppers?.keys().next().value as GoBinary | undefined;
-    if (go === undefined && state !== undefined && isExtraMInC(s, proc, table)) {
+    if (
+      go === undefined && state !== undefined && isExtraMInC(s, proc, table)
+    ) {
       // A C-created thread back in pure C after a callback (Go >= 1.21 keeps
       // the extra M bound): no Go frames, the test the runtime's signal
       // handler makes too.

@@ -12,7 +12,8 @@
  *   thread start, the C caller, the Go frames and the C leaf; the same
  *   thread back in pure C shows no Go frame and no error;
  * - `cgo_shapes usleep` and `many`: fewer than 1% of their samples end in an
- *   inconsistent-g error, and ≥ 95% are complete.
+ *   inconsistent-g or other cgo crossing error (pure-Go stops such as the
+ *   vDSO callers are issue 4's and not counted here).
  *
  * One agent run per version profiles the five processes together (the main
  * shape runs alone first so it gets enough samples on two cores).
@@ -243,7 +244,8 @@ function report(what: string, r: ReturnType<typeof share>): string {
 
 for (const tc of toolchains) {
   Deno.test({
-    name: `cgo live go${tc.version}: main shape complete in ≥ 99% of c_inner samples`,
+    name:
+      `cgo live go${tc.version}: main shape complete in ≥ 99% of c_inner samples`,
     ignore: problem !== undefined && !CI,
     async fn() {
       const bin = await named(await buildFixture(tc, "cgo", "default"), "cgo");
@@ -255,7 +257,8 @@ for (const tc of toolchains) {
     },
   });
   Deno.test({
-    name: `cgo live go${tc.version}: callback, C thread, usleep, many goroutines`,
+    name:
+      `cgo live go${tc.version}: callback, C thread, usleep, many goroutines`,
     ignore: problem !== undefined && !CI,
     fn: () => shapes(tc),
   });
@@ -293,20 +296,26 @@ async function shapes(tc: GoToolchain): Promise<void> {
 
   for (const n of ["cgo_usleep", "cgo_many"]) {
     const st = parseFolded(folded, n);
-    let total = 0, inconsistent = 0, errors = 0;
+    let total = 0, inconsistent = 0, cgoErrors = 0;
     for (const [s, c] of st) {
       total += c;
-      if (s.includes("[unwind:")) errors += c;
       if (s.includes("inconsistent")) inconsistent += c;
+      // Crossing errors only: pure-Go stops (vDSO, morestack) are issue 4's.
+      if (
+        /\[unwind: go: (asmcgocall|cgocallback|goroutine stack not copied)/
+          .test(s)
+      ) {
+        cgoErrors += c;
+      }
     }
-    assertGreaterOrEqual(total, 10, `too few ${n} samples\n${stats}`);
+    assertGreaterOrEqual(total, 5, `too few ${n} samples\n${stats}`);
     assert(
       inconsistent / total < 0.01,
       `${n}: ${inconsistent}/${total} inconsistent-g errors`,
     );
     assert(
-      errors / total <= 0.05,
-      `${n}: ${errors}/${total} unwind errors:\n${
+      cgoErrors / total < 0.01,
+      `${n}: ${cgoErrors}/${total} cgo crossing errors:\n${
         [...st].filter(([s]) => s.includes("[unwind:")).map(([s, c]) =>
           `${c} ${s}`
         ).slice(0, 8).join("\n")

@@ -344,6 +344,7 @@ for (const kind of ["otlp-grpc", "otlp-http"] as const) {
       const dir = await Deno.makeTempDir({ prefix: `denoprof-e2e-${kind}-` });
       await using collector = await startCollector();
       const targets = await startTargets(dir, 60, true);
+      let passed = false;
       try {
         const threads = new Map(targets.map((x) => [
           x.pid,
@@ -440,6 +441,11 @@ for (const kind of ["otlp-grpc", "otlp-http"] as const) {
               x.names.filter((f) => !f.endsWith("_[k]")).at(-1) ===
                 target.chain.at(-1)
             ).reduce((a, x) => a + x.count, 0);
+            console.log(
+              `${target.name}: ${full} of ${n} samples under ${
+                target.chain.join(";")
+              }`,
+            );
             // The leaf loop is where the time goes; a few samples land in
             // the runtime, the kernel or an unwinding error frame.
             assert(
@@ -581,9 +587,10 @@ for (const kind of ["otlp-grpc", "otlp-http"] as const) {
 
         await collector.stop();
         checkLogs(collector);
+        passed = true;
       } finally {
         await stopTargets(targets);
-        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        await cleanUp(dir, passed);
       }
     },
   });
@@ -607,6 +614,12 @@ async function waitForSamples(
     }
     await sleep(100);
   }
+}
+
+/** Removes a test's folder, or keeps it (and says where) when it failed. */
+async function cleanUp(dir: string, passed: boolean): Promise<void> {
+  if (passed) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  else console.error(`agent test failed: outputs kept in ${dir}`);
 }
 
 function exists(path: string): boolean {
@@ -644,6 +657,7 @@ Deno.test({
     const httpPort = freePort();
     const targets = await startTargets(dir, 120, false);
     const collectors: RunningCollector[] = [];
+    let passed = false;
     try {
       const interval = 0.5; // windows per outage > queue capacity (8)
       const agent = spawnAgent([
@@ -756,10 +770,11 @@ Deno.test({
       await profcheckIfBuilt(windowFiles(dir, "w", ".pb"));
       await second.stop();
       checkLogs(second);
+      passed = true;
     } finally {
       for (const c of collectors) await c[Symbol.asyncDispose]();
       await stopTargets(targets);
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await cleanUp(dir, passed);
     }
   },
 });

@@ -30,7 +30,10 @@ const MAX_OVERFLOW = 16;
 const BUCKET = 272;
 
 /** Reads `len` bytes at `addr`, or `undefined` when not readable. */
-export type MemoryReader = (addr: number, len: number) => Uint8Array | undefined;
+export type MemoryReader = (
+  addr: number,
+  len: number,
+) => Uint8Array | undefined;
 
 const utf8 = new TextDecoder();
 
@@ -201,7 +204,11 @@ export class ProcGoLabelReader implements GoLabelReader, Disposable {
     let labels: Record<string, string> | undefined;
     try {
       const file = this.#file(pid);
-      labels = decodeGoLabels((addr, len) => readAt(file, addr, len), ptr, minor);
+      labels = decodeGoLabels(
+        (addr, len) => readAt(file, addr, len),
+        ptr,
+        minor,
+      );
     } catch {
       this.#drop(pid);
       labels = undefined;
@@ -259,7 +266,11 @@ export class ProcGoLabelReader implements GoLabelReader, Disposable {
   }
 }
 
-function readAt(file: Deno.FsFile, addr: number, len: number): Uint8Array | undefined {
+function readAt(
+  file: Deno.FsFile,
+  addr: number,
+  len: number,
+): Uint8Array | undefined {
   if (!Number.isSafeInteger(addr) || addr <= 0) return undefined;
   const out = new Uint8Array(len);
   file.seekSync(addr, Deno.SeekMode.Start);

@@ -16,6 +16,10 @@
  *   caller saved in `curg.sched`, and runtime.asmcgocall at the cgocall frame
  *   saved in `curg.syscallpc/sp`. Without that g data, or when the goroutine
  *   stack was not copied, the step ends with an explicit reason.
+ * - amd64 cgo: runtime.asmcgocall returned to from C crosses through its g0
+ *   frame or curg.syscallpc/sp (nosave path included), and the goroutine
+ *   side of runtime.cgocallback continues on its system-stack twin so the C
+ *   callers of a callback appear; see cgo.ts and docs/cgo.md.
  * - On g0 with no current goroutine (the scheduler after `dropg`, reached
  *   through mcall or morestack → newstack → gopreempt_m), mcall/morestack is
  *   the root of the scheduler's stack: its fn never returns, and Go's own
