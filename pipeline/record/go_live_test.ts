@@ -110,10 +110,18 @@ Deno.test({
             g.g0SchedSp !== 0
           ) consistent++;
           if (x.flags & Flag.GSTACK) {
-            strictEqual(x.gstack.base, g.syscallSp);
+            // The copy starts at the lower of the two resume points inside
+            // the stack (sched.sp can lie below syscallsp, e.g. in
+            // exitsyscall → systemstack).
+            const inStack = (sp: number) => sp >= g.stackLo && sp < g.stackHi;
+            const resumes = [g.syscallSp, g.schedSp].filter((sp) =>
+              sp !== 0 && inStack(sp)
+            );
+            const resume = Math.min(...resumes);
+            strictEqual(x.gstack.base, resume);
             strictEqual(
               x.gstack.bytes.length,
-              Math.min(g.stackHi - g.syscallSp, 32768),
+              Math.min(g.stackHi - resume, 32768),
             );
             copied++;
             gBytes += x.gstack.bytes.length;
