@@ -90,14 +90,5 @@ export const GoProcOff = {
 /** sizeof(struct dp_go_proc). */
 export const GO_PROC_SIZE = 56;
 
-/** Names of the `counters` map slots in enum dp_counter order. */
-export const COUNTER_NAMES = [
-  "samples",
-  "ringbufFull",
-  "ustackFault",
-  "kstackError",
-  "idle",
-  "filtered",
-  "goReadError",
-  "gstackFault",
-] as const;
+/** Names of the `counters` map slots in enum dp_counter order (one list, kept by the sampler). */
+export { COUNTER_NAMES } from "../../bpf/sampler.ts";

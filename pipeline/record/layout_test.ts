@@ -1,4 +1,4 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { strictEqual } from "node:assert/strict";
 import {
   COUNTER_NAMES,
   GO_PROC_SIZE,
@@ -7,7 +7,6 @@ import {
   RECORD_HEADER_SIZE,
   RECORD_VERSION,
 } from "./layout.ts";
-import { COUNTER_NAMES as SAMPLER_COUNTERS } from "../../bpf/sampler.ts";
 import {
   encodeGoProc,
   GO_PROC_SIZE as BPF_GO_PROC_SIZE,
@@ -89,7 +88,6 @@ Deno.test({
 });
 
 Deno.test("layout counter names and go_proc size agree with bpf/", () => {
-  deepStrictEqual([...COUNTER_NAMES], [...SAMPLER_COUNTERS]);
   strictEqual(GO_PROC_SIZE, BPF_GO_PROC_SIZE);
   strictEqual(RECORD_HEADER_SIZE, 240);
 });
