@@ -129,7 +129,11 @@ Deno.test(
       await Deno.remove(out);
     } finally {
       for (const c of [a, b]) {
-        c.kill("SIGKILL");
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          // already exited
+        }
         await c.status;
       }
     }

@@ -106,7 +106,7 @@ Deno.test(
       console.log(
         `FP stacks: ${[...fp.folded].map(([s, n]) => `${s} ${n}`).join(" | ")}`,
       );
-      assertGreaterOrEqual(c.total, 50, "too few lib_leaf samples");
+      assertGreaterOrEqual(c.total, 25, "too few lib_leaf samples");
       assertGreaterOrEqual(
         c.ratio,
         0.99,
