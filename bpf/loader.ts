@@ -13,6 +13,7 @@
  */
 import { BpfError } from "./errors.ts";
 import { cstr, libbpf, ptrOrErrno, takeLibbpfLog } from "./ffi/libbpf.ts";
+import { withSignalsBlocked } from "./ffi/libc.ts";
 
 const BTF_KIND_VAR = 14;
 const BTF_KIND_DATASEC = 15;
@@ -260,7 +261,8 @@ export class BpfObject implements Disposable {
    */
   load(): void {
     takeLibbpfLog();
-    const rc = libbpf().bpf_object__load(this.#ptr());
+    const ptr = this.#ptr();
+    const rc = withSignalsBlocked(() => libbpf().bpf_object__load(ptr));
     if (rc < 0) {
       const log = takeLibbpfLog();
       const e = Math.abs(rc);

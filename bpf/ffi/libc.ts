@@ -49,7 +49,38 @@ const symbols = {
   },
   /** uid_t geteuid(void); */
   geteuid: { parameters: [], result: "u32" },
+  /** int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset); */
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** `pthread_sigmask` how: add the set to the mask. */
+export const SIG_BLOCK = 0;
+/** `pthread_sigmask` how: replace the mask. */
+export const SIG_SETMASK = 2;
+/** sizeof(sigset_t) in glibc. */
+export const SIGSET_BYTES = 128;
+
+/**
+ * Runs `fn` with every blockable signal blocked on the calling thread. The
+ * BPF verifier gives up with EAGAIN when a signal is pending while it works,
+ * and a Deno process gets signals it did not ask for (V8's sampling profiler
+ * sends SIGPROF every millisecond under `--cpu-prof`).
+ *
+ * @param fn Work to protect.
+ * @returns What `fn` returns.
+ */
+export function withSignalsBlocked<T>(fn: () => T): T {
+  const all = new Uint8Array(SIGSET_BYTES).fill(0xff);
+  const old = new Uint8Array(SIGSET_BYTES);
+  const blocked = libc().pthread_sigmask(SIG_BLOCK, all, old) === 0;
+  try {
+    return fn();
+  } finally {
+    if (blocked) {
+      libc().pthread_sigmask(SIG_SETMASK, old, new Uint8Array(SIGSET_BYTES));
+    }
+  }
+}
 
 let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
 
