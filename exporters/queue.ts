@@ -101,6 +101,7 @@ export class QueuedExporter implements Exporter {
   #dropped = 0;
   #failed = 0;
   #worker: Promise<void> | undefined;
+  #running = false;
   #closing = false;
   #deadline = Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -136,12 +137,18 @@ export class QueuedExporter implements Exporter {
     }
     if (this.#queue.length >= this.#capacity) {
       // Index 0 may be in flight; drop the oldest one that is not.
-      const victim = this.#worker && this.#queue.length > 1 ? 1 : 0;
+      const victim = this.#running && this.#queue.length > 1 ? 1 : 0;
       this.#queue.splice(victim, 1);
       this.#dropped++;
     }
     this.#queue.push(window);
-    this.#worker ??= this.#run().finally(() => (this.#worker = undefined));
+    // #running flips back synchronously when #run's loop ends, so a window
+    // enqueued right after the last export always starts a new worker (a
+    // promise callback would leave a gap in which it would sit forever).
+    if (!this.#running) {
+      this.#running = true;
+      this.#worker = this.#run();
+    }
     return true;
   }
 
@@ -181,7 +188,7 @@ export class QueuedExporter implements Exporter {
     this.#closing = true;
     this.#deadline = Date.now() + this.#closeTimeoutMs;
     this.#wake?.();
-    if (this.#worker) {
+    if (this.#running && this.#worker) {
       let giveUp: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         this.#worker,
@@ -196,9 +203,17 @@ export class QueuedExporter implements Exporter {
     await this.#inner.close();
   }
 
+  /**
+   * Exports until the queue is empty. #running is cleared in the same tick
+   * the loop decides to stop, never later, so exactly one worker runs.
+   */
   async #run(): Promise<void> {
-    while (this.#queue.length > 0) {
-      if (this.#closing && Date.now() >= this.#deadline) return;
+    for (;;) {
+      if (this.#queue.length === 0) {
+        this.#running = false;
+        return;
+      }
+      if (this.#closing && Date.now() >= this.#deadline) return this.#stop();
       const window = this.#queue[0]!;
       const started = Date.now();
       let backoff = this.#initialBackoffMs;
@@ -212,10 +227,16 @@ export class QueuedExporter implements Exporter {
           const waited = Date.now() - started;
           if (!isTransient(error) || waited >= this.#maxElapsedMs) {
             this.#failed++;
-            this.#onFailure?.(error);
+            try {
+              this.#onFailure?.(error);
+            } catch {
+              // a failing observer must not stop the worker
+            }
             break;
           }
-          if (this.#closing && Date.now() >= this.#deadline) return;
+          if (this.#closing && Date.now() >= this.#deadline) {
+            return this.#stop();
+          }
           const asked = error instanceof TransientExportError
             ? error.retryAfterMs ?? 0
             : 0;
@@ -229,7 +250,9 @@ export class QueuedExporter implements Exporter {
             delay = Math.min(delay, Math.max(0, this.#deadline - Date.now()));
           }
           await this.#sleep(delay);
-          if (this.#closing && Date.now() >= this.#deadline) return;
+          if (this.#closing && Date.now() >= this.#deadline) {
+            return this.#stop();
+          }
           this.#retried++;
         }
       }
@@ -237,6 +260,10 @@ export class QueuedExporter implements Exporter {
       // index 0; index 0 is always the one just handled.
       if (this.#queue[0] === window) this.#queue.shift();
     }
+  }
+
+  #stop(): void {
+    this.#running = false;
   }
 
   #sleep(ms: number): Promise<void> {

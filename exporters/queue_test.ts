@@ -135,3 +135,33 @@ Deno.test("QueuedExporter honors a server's Retry-After", async () => {
   strictEqual(q.stats().exported, 1);
   ok(times[1]! - times[0]! >= 75, `retried after ${times[1]! - times[0]!} ms`);
 });
+
+Deno.test("QueuedExporter exports a window enqueued just as the worker finishes", async () => {
+  // Whatever microtask the second window arrives in, relative to the end of
+  // the first export, it must be exported, not left behind in the queue.
+  for (let ticks = 0; ticks < 12; ticks++) {
+    const seen: ProfileWindow[] = [];
+    const q = new QueuedExporter({
+      name: "memory",
+      export: (w) => {
+        seen.push(w);
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    });
+    const a = { ...emptyWindow(), durationNano: 1n };
+    const b = { ...emptyWindow(), durationNano: 2n };
+    q.enqueue(a);
+    for (let i = 0; i < ticks; i++) await Promise.resolve();
+    q.enqueue(b);
+    await q.close();
+    const s = q.stats();
+    strictEqual(s.exported, 2, `ticks ${ticks}: exported ${s.exported}`);
+    strictEqual(s.dropped, 0, `ticks ${ticks}: dropped ${s.dropped}`);
+    strictEqual(seen.length, 2);
+  }
+});
+
+function emptyWindow(): ProfileWindow {
+  return { startUnixNano: 0n, durationNano: 1n, frequency: 19, processes: [] };
+}
