@@ -50,6 +50,8 @@ interface Hint {
 }
 
 const HINTS = "unwind.hints";
+/** Bytes after the ELF entry point treated as `_start` when no symbol says so. */
+const ENTRY_ROOT_BYTES = 64;
 const FRAME_INFO = "unwind.frameInfo";
 const MAX_FRAME_INFO = 65536;
 
@@ -78,6 +80,13 @@ function hintsOf(file: ObjectFile): Hint[] {
     }
   } catch {
     // no symbols: no hints
+  }
+  // A stripped executable has no `_start` symbol, but its entry point is
+  // `_start`: the return address of the call into __libc_start_main lies in
+  // its first few dozen bytes (x86-64 glibc: 0x25; musl and Go: less).
+  const entry = file.elf.entry;
+  if (entry !== 0 && !hints.some((h) => entry >= h.start && entry < h.end)) {
+    hints.push({ start: entry, end: entry + ENTRY_ROOT_BYTES, kind: "root" });
   }
   file.derived.set(HINTS, hints);
   return hints;
