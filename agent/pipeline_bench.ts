@@ -4,33 +4,13 @@
  * the steady state of a running agent. `deno task bench` prints
  * samples/s per core; docs/performance.md records the numbers.
  */
-import { KtimeClock } from "../pipeline/clock.ts";
-import { ObjectCache } from "../pipeline/proc/mod.ts";
 import { decodeRecord } from "../pipeline/record/mod.ts";
-import {
-  loadRecording,
-  ReplayProcSource,
-  splitRecords,
-} from "../pipeline/recording/mod.ts";
-import { KernelSymbols } from "../pipeline/symbolize/kallsyms.ts";
-import { buildPipeline } from "./build_pipeline.ts";
+import { buildReplayPipeline, openRecordingFixture } from "../tests/_replay.ts";
 
 function setup(name: string) {
-  const dir =
-    new URL(`../tests/fixtures/recordings/${name}`, import.meta.url).pathname;
-  const rec = loadRecording(dir);
-  const objects = new ObjectCache();
-  const source = new ReplayProcSource(dir, rec.procs, objects, rec.objects);
-  const built = buildPipeline({
-    source,
-    objects,
-    kernel: KernelSymbols.parse(rec.kallsyms),
-    frequency: rec.meta.frequency,
-    startUnixNano: BigInt(rec.meta.startUnixNano),
-    clock: new KtimeClock(BigInt(rec.meta.clockOffsetNs)),
-    unwind: "cfi",
-  });
-  const records = [...splitRecords(rec.records)];
+  const fixture = openRecordingFixture(name);
+  const built = buildReplayPipeline(fixture);
+  const { records, rec } = fixture;
   // Warm the caches (parsed files, unwind tables, symbols) once.
   for (const r of records) built.pipeline.ingest(decodeRecord(r));
   built.aggregator.flush(BigInt(rec.meta.startUnixNano) + 1n);

@@ -115,9 +115,12 @@ export class SamplePipeline {
     if (stack.length === 0) {
       // No kernel stack and no user registers: keep the sample (it is real
       // CPU time) but never as an empty stack, which no format can show.
-      const reason = s.kstackErr !== 0 ? "kernel stack unavailable" : "no stack";
+      const reason = s.kstackErr !== 0
+        ? "kernel stack unavailable"
+        : "no stack";
       stack.push(symbolizer.error(reason));
-      this.stats.unwindErrors[reason] = (this.stats.unwindErrors[reason] ?? 0) + 1;
+      this.stats.unwindErrors[reason] = (this.stats.unwindErrors[reason] ?? 0) +
+        1;
     }
     const attributes: SampleAttributes = {
       threadId: s.tid,

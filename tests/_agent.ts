@@ -46,6 +46,39 @@ export async function buildC(name: string, flags: string[]): Promise<string> {
   return out;
 }
 
+/**
+ * The command that runs `agent/main.ts` with `args`, stdout and stderr piped.
+ *
+ * @param args Agent flags.
+ * @param options Further command options (env, cwd, stdin, ...).
+ * @returns The command, to `output()` or `spawn()`.
+ */
+export function agentCommand(
+  args: string[],
+  options: Omit<Deno.CommandOptions, "args"> = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    stdout: "piped",
+    stderr: "piped",
+    ...options,
+    args: ["run", "--allow-all", repoPath("agent/main.ts"), ...args],
+  });
+}
+
+/**
+ * Parses the agent's machine-readable `denoprof-stats {json}` line.
+ *
+ * @param stdout The agent's standard output.
+ * @returns The parsed stats, or `undefined` when the line is missing.
+ */
+// deno-lint-ignore no-explicit-any
+export function parseStats(stdout: string): any {
+  const line = stdout.split("\n").find((l) => l.startsWith("denoprof-stats "));
+  return line === undefined
+    ? undefined
+    : JSON.parse(line.slice("denoprof-stats ".length));
+}
+
 /** Result of one agent run. */
 export interface AgentRun {
   /** Exit code. */
@@ -70,23 +103,10 @@ export async function runAgent(
   args: string[],
   options: { env?: Record<string, string> } = {},
 ): Promise<AgentRun> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", repoPath("agent/main.ts"), ...args],
-    env: options.env ?? {},
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const r = await agentCommand(args, { env: options.env ?? {} }).output();
   const stdout = new TextDecoder().decode(r.stdout);
   const stderr = new TextDecoder().decode(r.stderr);
-  const line = stdout.split("\n").find((l) => l.startsWith("denoprof-stats "));
-  return {
-    code: r.code,
-    stdout,
-    stderr,
-    stats: line === undefined
-      ? undefined
-      : JSON.parse(line.slice("denoprof-stats ".length)),
-  };
+  return { code: r.code, stdout, stderr, stats: parseStats(stdout) };
 }
 
 /**
@@ -103,11 +123,7 @@ export async function runAgentBracketed(
   onSampling: () => void,
   onStopping: () => void = () => {},
 ): Promise<AgentRun> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", repoPath("agent/main.ts"), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = agentCommand(args).spawn();
   const stdoutText = new Response(child.stdout).text();
   let stderr = "";
   let seen = false;
@@ -125,15 +141,7 @@ export async function runAgentBracketed(
   }
   const status = await child.status;
   const stdout = await stdoutText;
-  const line = stdout.split("\n").find((l) => l.startsWith("denoprof-stats "));
-  return {
-    code: status.code,
-    stdout,
-    stderr,
-    stats: line === undefined
-      ? undefined
-      : JSON.parse(line.slice("denoprof-stats ".length)),
-  };
+  return { code: status.code, stdout, stderr, stats: parseStats(stdout) };
 }
 
 /**

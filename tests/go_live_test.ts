@@ -24,6 +24,7 @@
  */
 import { assert, assertGreaterOrEqual } from "./assert.ts";
 import { checkPrivileges } from "../bpf/privileges.ts";
+import { runAgent } from "./_agent.ts";
 import {
   buildFixture,
   GO_MATRIX,
@@ -225,39 +226,23 @@ async function profileVersion(tc: GoToolchain, dir: string) {
     }
     const folded = `${dir}/go${tc.version}.folded`;
     const otlp = `${dir}/go${tc.version}.json`;
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        `${ROOT}agent/main.ts`,
-        "--pid",
-        children.map((c) => c.pid).join(","),
-        "--duration",
-        String(SECONDS),
-        "--frequency",
-        "99",
-        "--stack-bytes",
-        "32768",
-        "--quiet",
-        "--exporter",
-        `folded:${folded}`,
-        "--exporter",
-        `otlp-file:${otlp}`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(r.stdout);
-    assert(
-      r.success,
-      `agent failed for go${tc.version}: ${new TextDecoder().decode(r.stderr)}`,
-    );
-    const statsLine = stdout.split("\n").find((l) =>
-      l.startsWith("denoprof-stats ")
-    );
-    const stats = statsLine === undefined
-      ? undefined
-      : JSON.parse(statsLine.slice("denoprof-stats ".length));
+    const r = await runAgent([
+      "--pid",
+      children.map((c) => c.pid).join(","),
+      "--duration",
+      String(SECONDS),
+      "--frequency",
+      "99",
+      "--stack-bytes",
+      "32768",
+      "--quiet",
+      "--exporter",
+      `folded:${folded}`,
+      "--exporter",
+      `otlp-file:${otlp}`,
+    ]);
+    assert(r.code === 0, `agent failed for go${tc.version}: ${r.stderr}`);
+    const stats = r.stats;
     return {
       names,
       folded: readFolded(await Deno.readTextFile(folded)),

@@ -27,6 +27,7 @@ import {
   runProfcheck,
   startCollector,
 } from "./collector/collector.ts";
+import { agentCommand, parseStats } from "./_agent.ts";
 import { buildFixture, listToolchains } from "./fixtures/go/toolchains.ts";
 import { assertConformant, assertFilesConformant } from "./otlp_conformance.ts";
 import {
@@ -167,14 +168,7 @@ interface Agent {
 }
 
 function spawnAgent(args: string[], env: Record<string, string> = {}): Agent {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${ROOT}agent/main.ts`, ...args],
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = agentCommand(args, { cwd: ROOT, env, stdin: "null" }).spawn();
   let out = "", err = "";
   let onStart: () => void = () => {};
   const started = new Promise<void>((resolve) => (onStart = resolve));
@@ -221,17 +215,13 @@ function spawnAgent(args: string[], env: Record<string, string> = {}): Agent {
       const { code } = await status;
       clearTimeout(timer);
       await drained;
-      const line = out.split("\n").find((l) => l.startsWith("denoprof-stats "));
-      if (!line) {
+      const stats = parseStats(out) as AgentStats | undefined;
+      if (!stats) {
         throw new Error(
           `agent exited ${code} without stats:\n${out}\n${err}`,
         );
       }
-      return {
-        code,
-        stdout: out,
-        stats: JSON.parse(line.slice("denoprof-stats ".length)) as AgentStats,
-      };
+      return { code, stdout: out, stats };
     },
   };
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readFolded as readFoldedFile } from "./_agent.ts";
 
 /**
  * The `go` command: on PATH or in /usr/local/go/bin.
@@ -103,11 +104,9 @@ export function parseTop(text: string): Map<string, number> {
  */
 export async function readFolded(path: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for (const line of (await Deno.readTextFile(path)).split("\n")) {
-    if (!line) continue;
-    const sp = line.lastIndexOf(" ");
-    const key = line.slice(0, sp).replaceAll("_[k]", "");
-    out.set(key, (out.get(key) ?? 0) + Number(line.slice(sp + 1)));
+  for (const [stack, n] of await readFoldedFile(path)) {
+    const key = stack.replaceAll("_[k]", "");
+    out.set(key, (out.get(key) ?? 0) + n);
   }
   return out;
 }

@@ -89,17 +89,11 @@ export class FileSource implements ByteSource, Disposable {
   read(offset: number, length: number): Uint8Array {
     checkRange(this, offset, length);
     const out = new Uint8Array(length);
-    this.#file.seekSync(offset, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < length) {
-      const n = this.#file.readSync(out.subarray(done));
-      if (n === null || n === 0) {
-        throw new BinaryFormatError(
-          `Cannot read ${length} bytes at offset ${offset} of ${this.name}: file shrank while reading`,
-          { offset, section: this.name },
-        );
-      }
-      done += n;
+    if (readFullyAt(this.#file, offset, out) < length) {
+      throw new BinaryFormatError(
+        `Cannot read ${length} bytes at offset ${offset} of ${this.name}: file shrank while reading`,
+        { offset, section: this.name },
+      );
     }
     return out;
   }
@@ -115,4 +109,36 @@ export class FileSource implements ByteSource, Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * Fills `out` from `file` starting at byte `position`, looping over short
+ * reads until `out` is full or the file (or readable memory) ends.
+ *
+ * @param file An open file.
+ * @param position Absolute offset to seek to first.
+ * @param out Buffer to fill.
+ * @returns Bytes read: `out.length`, or fewer at end of file.
+ * @throws {Error} what seeking or reading the file throws.
+ *
+ * @example Read the ELF magic of a file
+ * ```ts ignore
+ * using f = Deno.openSync("/bin/sh");
+ * const magic = new Uint8Array(4);
+ * console.assert(readFullyAt(f, 0, magic) === 4);
+ * ```
+ */
+export function readFullyAt(
+  file: Deno.FsFile,
+  position: number,
+  out: Uint8Array,
+): number {
+  file.seekSync(position, Deno.SeekMode.Start);
+  let done = 0;
+  while (done < out.length) {
+    const n = file.readSync(out.subarray(done));
+    if (n === null || n === 0) break;
+    done += n;
+  }
+  return done;
 }

@@ -15,6 +15,8 @@
  * @module
  */
 export * from "./cfi.ts";
+export * from "./cfi_rules.ts";
+export * from "./encoded_pointer.ts";
 export * from "./unwind_table.ts";
 export * from "./sections.ts";
 export * from "./line.ts";

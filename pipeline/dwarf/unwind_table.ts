@@ -37,13 +37,9 @@ import {
   PT_GNU_EH_FRAME,
   PT_LOAD,
 } from "../elf/mod.ts";
-import {
-  CfaKind,
-  type CfiArch,
-  type FdeRows,
-  parseCfiSection,
-  readEncodedPointer,
-} from "./cfi.ts";
+import { parseCfiSection } from "./cfi.ts";
+import { CfaKind, type CfiArch, type FdeRows } from "./cfi_rules.ts";
+import { readEncodedPointer } from "./encoded_pointer.ts";
 import { sectionData } from "./sections.ts";
 
 /** Register numbering of the architecture the table was built for. */

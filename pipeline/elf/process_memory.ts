@@ -5,7 +5,11 @@
  *
  * @module
  */
-import { BinaryFormatError, type ByteSource } from "../binary/mod.ts";
+import {
+  BinaryFormatError,
+  type ByteSource,
+  readFullyAt,
+} from "../binary/mod.ts";
 
 /**
  * Bytes `[start, start + size)` of process `pid`, addressed from 0.
@@ -61,12 +65,7 @@ export class ProcessMemorySource implements ByteSource, Disposable {
     const out = new Uint8Array(length);
     let done = 0;
     try {
-      this.#file.seekSync(this.start + offset, Deno.SeekMode.Start);
-      while (done < length) {
-        const n = this.#file.readSync(out.subarray(done));
-        if (n === null || n === 0) break;
-        done += n;
-      }
+      done = readFullyAt(this.#file, this.start + offset, out);
     } catch (err) {
       throw new BinaryFormatError(
         `Cannot read ${length} bytes at offset ${offset} of ${this.name}: ${

@@ -141,3 +141,13 @@ function bytesEqual(hay: Uint8Array, at: number, needle: Uint8Array): boolean {
   }
   return true;
 }
+
+/**
+ * Reads a little-endian u64 at `o` of `v`.
+ *
+ * @returns The value, or -1 when it exceeds 2^53.
+ */
+export function u64le(v: DataView, o: number): number {
+  const lo = v.getUint32(o, true), hi = v.getUint32(o + 4, true);
+  return hi > 0x1fffff ? -1 : hi * 0x100000000 + lo;
+}

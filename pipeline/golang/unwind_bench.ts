@@ -6,28 +6,18 @@
  * through the pipeline per second (unwind + symbolize + aggregate).
  */
 import { replayRecording } from "../../agent/replay.ts";
-import { buildPipeline } from "../../agent/build_pipeline.ts";
-import { KtimeClock } from "../clock.ts";
-import { ObjectCache, ProcessTable } from "../proc/mod.ts";
+import {
+  buildReplayPipeline,
+  openRecordingFixture,
+} from "../../tests/_replay.ts";
+import { ProcessTable } from "../proc/mod.ts";
 import { decodeRecord, type RawSample } from "../record/mod.ts";
-import { loadRecording } from "../recording/records_file.ts";
-import { splitRecords } from "../recording/records_file.ts";
-import { ReplayProcSource } from "../recording/replay_source.ts";
 import { makeUserUnwinder } from "../stack_unwinder.ts";
-import { KernelSymbols } from "../symbolize/kallsyms.ts";
 
-const dir = new URL(
-  "../../tests/fixtures/recordings/go-chain",
-  import.meta.url,
-).pathname;
-const rec = loadRecording(dir);
-const samples: RawSample[] = [...splitRecords(rec.records)].map((r) =>
-  decodeRecord(r)
-);
-const objects = new ObjectCache();
-const table = new ProcessTable(
-  new ReplayProcSource(dir, rec.procs, objects, rec.objects),
-);
+const fixture = openRecordingFixture("go-chain");
+const { dir } = fixture;
+const samples: RawSample[] = fixture.records.map((r) => decodeRecord(r));
+const table = new ProcessTable(fixture.newSource());
 const unwind = makeUserUnwinder("cfi", table);
 let frames = 0;
 for (const s of samples) {
@@ -52,15 +42,7 @@ Deno.bench({
   },
 });
 
-const built = buildPipeline({
-  source: new ReplayProcSource(dir, rec.procs, objects, rec.objects),
-  objects,
-  kernel: KernelSymbols.parse(rec.kallsyms),
-  frequency: rec.meta.frequency,
-  startUnixNano: BigInt(rec.meta.startUnixNano),
-  clock: new KtimeClock(BigInt(rec.meta.clockOffsetNs)),
-  unwind: "cfi",
-});
+const built = buildReplayPipeline(fixture);
 for (const s of samples) built.pipeline.ingest(s);
 
 Deno.bench({

@@ -9,28 +9,19 @@
  * a running agent has them. Divide BATCH by the time per iteration for
  * samples per second on one core.
  */
-import { buildPipeline } from "../../agent/build_pipeline.ts";
-import { KtimeClock } from "../clock.ts";
-import { ObjectCache, ProcessTable } from "../proc/mod.ts";
-import { decodeRecord, type RawSample } from "../record/mod.ts";
 import {
-  loadRecording,
-  ReplayProcSource,
-  splitRecords,
-} from "../recording/mod.ts";
+  buildReplayPipeline,
+  openRecordingFixture,
+} from "../../tests/_replay.ts";
+import { ProcessTable } from "../proc/mod.ts";
+import { decodeRecord, type RawSample } from "../record/mod.ts";
 import { makeUserUnwinder } from "../stack_unwinder.ts";
-import { KernelSymbols } from "../symbolize/kallsyms.ts";
 
-const dir =
-  new URL("../../tests/fixtures/recordings/native-o2", import.meta.url)
-    .pathname;
-const rec = loadRecording(dir);
-const samples: RawSample[] = [...splitRecords(rec.records)].map((b) =>
-  decodeRecord(b)
-);
+const fixture = openRecordingFixture("native-o2");
+const { dir, rec } = fixture;
+const samples: RawSample[] = fixture.records.map((b) => decodeRecord(b));
 
-const objects = new ObjectCache();
-const source = new ReplayProcSource(dir, rec.procs, objects, rec.objects);
+const source = fixture.newSource();
 const table = new ProcessTable(source);
 const unwind = makeUserUnwinder("cfi", table);
 const deep = samples.filter((s) => {
@@ -65,15 +56,7 @@ Deno.bench({
   },
 });
 
-const built = buildPipeline({
-  source,
-  objects,
-  kernel: KernelSymbols.parse(rec.kallsyms),
-  frequency: rec.meta.frequency,
-  startUnixNano: BigInt(rec.meta.startUnixNano),
-  clock: new KtimeClock(BigInt(rec.meta.clockOffsetNs)),
-  unwind: "cfi",
-});
+const built = buildReplayPipeline(fixture, source);
 for (const s of deep) built.pipeline.ingest(s);
 let flushed = 0n;
 Deno.bench({
