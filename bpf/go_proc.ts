@@ -32,22 +32,26 @@ export interface GoProcConfig {
   offMG0: number;
   /** m.curg */
   offMCurg: number;
+  /** m.ncgo (int32); 0 = unknown: no system stack copy in callbacks. */
+  offMNcgo: number;
+  /** m.isextra (bool); 0 = the version has none (< 1.21). */
+  offMIsextra: number;
 }
 
 /** sizeof(struct dp_go_proc). */
-export const GO_PROC_SIZE = 56;
+export const GO_PROC_SIZE = 64;
 
 /**
  * Encodes a config in the kernel's layout (little-endian).
  *
  * @param cfg The offsets.
- * @returns 56 bytes for the `go_procs` map value.
+ * @returns 64 bytes for the `go_procs` map value.
  *
  * @example Encode
  * ```ts
  * import { encodeGoProc, goProcConfigForVersion } from "./go_proc.ts";
  * const b = encodeGoProc(goProcConfigForVersion(1, 26)!);
- * console.assert(b.length === 56);
+ * console.assert(b.length === 64);
  * ```
  */
 export function encodeGoProc(cfg: GoProcConfig): Uint8Array {
@@ -68,6 +72,9 @@ export function encodeGoProc(cfg: GoProcConfig): Uint8Array {
     cfg.offMCurg,
   ];
   fields.forEach((f, i) => v.setUint32(8 + 4 * i, f, true));
+  // 52: reserved
+  v.setUint32(56, cfg.offMNcgo, true);
+  v.setUint32(60, cfg.offMIsextra, true);
   return out;
 }
 
@@ -94,6 +101,19 @@ export function goProcConfigForVersion(
     offGLabels: 0,
     offMG0: 0,
   };
+  if (minor <= 21) {
+    return {
+      ...base,
+      offGSchedBp: 104,
+      offGSyscallsp: 112,
+      offGSyscallpc: 120,
+      offGSyscallbp: 0,
+      offGGoid: 152,
+      offMCurg: 192,
+      offMNcgo: 312,
+      offMIsextra: minor === 21 ? 281 : 0,
+    };
+  }
   if (minor <= 22) {
     return {
       ...base,
@@ -103,6 +123,8 @@ export function goProcConfigForVersion(
       offGSyscallbp: 0,
       offGGoid: 152,
       offMCurg: 192,
+      offMNcgo: 304,
+      offMIsextra: 281,
     };
   }
   if (minor <= 24) {
@@ -114,6 +136,8 @@ export function goProcConfigForVersion(
       offGSyscallbp: 128,
       offGGoid: 160,
       offMCurg: 192,
+      offMNcgo: 304,
+      offMIsextra: 281,
     };
   }
   return {
@@ -124,5 +148,7 @@ export function goProcConfigForVersion(
     offGSyscallbp: 120,
     offGGoid: 152,
     offMCurg: 184,
+    offMNcgo: minor === 25 ? 320 : 328,
+    offMIsextra: minor === 25 ? 273 : 281,
   };
 }

@@ -175,6 +175,32 @@ fault:
 	return -1;
 }
 
+/*
+ * True when the M is inside a cgo call (m.ncgo > 0: a callback on a Go-made
+ * M runs while its cgocall is still counted) or is an extra M (a C-made
+ * thread: its goroutine runs only inside callbacks; Go >= 1.21). Used only
+ * when the thread is on curg's stack, where it means "inside a callback".
+ */
+static __always_inline int in_cgo_callback(const struct dp_record *r,
+					   const struct dp_go_proc *gp)
+{
+	__s32 ncgo = 0;
+	__u8 extra = 0;
+
+	if (!gp->off_m_ncgo)
+		return 0;
+	if (bpf_probe_read_user(&ncgo, sizeof(ncgo),
+				(const void *)(r->go_m + gp->off_m_ncgo)))
+		return 0;
+	if (ncgo > 0)
+		return 1;
+	if (gp->off_m_isextra &&
+	    !bpf_probe_read_user(&extra, sizeof(extra),
+				 (const void *)(r->go_m + gp->off_m_isextra)))
+		return extra != 0;
+	return 0;
+}
+
 SEC("perf_event")
 int dp_sample(struct bpf_perf_event_data *ctx)
 {
@@ -273,7 +299,32 @@ int dp_sample(struct bpf_perf_event_data *ctx)
 			    (!resume || r->go_sched_sp < resume))
 				resume = r->go_sched_sp;
 		}
-		if (resume) {
+		if (!resume && hi > lo && sp >= lo && sp < hi &&
+		    r->go_g0_sched_sp && in_cgo_callback(r, gp)) {
+			/*
+			 * On curg's stack inside a cgo callback: the C callers and
+			 * the asmcgocall/cgocallback frames are on the system stack,
+			 * from g0.sched.sp (cgocallback's g0 frame) up. Copy that
+			 * instead, up to g0.stack.hi when it is sane.
+			 */
+			__u64 g0sp = r->go_g0_sched_sp, g0hi = 0, want = gstack_max;
+			int bounded = 0;
+
+			if (!read_word(&g0hi, r->go_g0 + 8) && g0hi > g0sp &&
+			    g0hi - g0sp < want) {
+				want = g0hi - g0sp;
+				bounded = 1;
+			}
+			n = copy_user_chunks(buf, pos, g0sp, (__u32)want,
+					     GSTACK_CAP, &gerr);
+			/* Unbounded, running off the mapping is the normal end. */
+			if (gerr && (bounded || n == 0))
+				count(DP_C_GSTACK_FAULT);
+			r->gstack_base = g0sp;
+			r->gstack_len = n;
+			r->flags |= DP_F_SYSSTACK;
+			pos += n;
+		} else if (resume) {
 			__u64 want = hi - resume;
 
 			if (want > gstack_max)

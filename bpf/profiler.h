@@ -31,6 +31,8 @@
 #define DP_F_GO          (1u << 2) /* go block below was filled (pid marked as Go) */
 #define DP_F_GO_G_ERR    (1u << 3) /* reading g/m/curg faulted; go block partial */
 #define DP_F_GSTACK      (1u << 4) /* thread was off curg's stack; gstack copied */
+#define DP_F_SYSSTACK    (1u << 5) /* on curg's stack inside a cgo callback: gstack
+				    * holds the system stack from g0.sched.sp */
 
 /* Counter slots of the per-CPU `counters` array map. */
 enum dp_counter {
@@ -41,7 +43,7 @@ enum dp_counter {
 	DP_C_IDLE,            /* sample in the idle task (pid 0), not recorded */
 	DP_C_FILTERED,        /* pid not in the target set, not recorded */
 	DP_C_GO_READ_ERR,     /* reading Go runtime structures faulted */
-	DP_C_GSTACK_FAULT,    /* goroutine stack copy ended before stack.hi on a fault */
+	DP_C_GSTACK_FAULT,    /* goroutine or system stack copy ended early on a fault */
 	DP_C_MAX,
 };
 
@@ -60,6 +62,8 @@ struct dp_go_proc {
 	__u32 off_m_g0;         /* m.g0 */
 	__u32 off_m_curg;       /* m.curg */
 	__u32 reserved;
+	__u32 off_m_ncgo;       /* m.ncgo (int32), 0 = unknown: no system stack copy */
+	__u32 off_m_isextra;    /* m.isextra (bool), 0 = none (Go < 1.21) */
 };
 
 struct dp_record {

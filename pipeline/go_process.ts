@@ -60,6 +60,8 @@ export function checkGoProcess(
       offGLabels: nonNegative(o.gLabels),
       offMG0: o.mG0,
       offMCurg: o.mCurg,
+      offMNcgo: nonNegative(o.mNcgo),
+      offMIsextra: nonNegative(o.mIsextra),
     };
     return { kind: "go", config, version: go.buildInfo.version };
   } catch (err) {

@@ -110,6 +110,32 @@ Deno.test("asmcgocallCaller() crosses by syscallsp, g0 frame, and nosave", async
     });
     assertEquals(c.get("asmcgocall.nosave"), 1);
   });
+  await t.step(
+    "on curg with a system stack copy (Go code in a callback)",
+    () => {
+      // g == curg: the sample was in Go code inside a callback; the g0 frame
+      // is in the system stack copy and syscallsp was cleared by exitsyscall.
+      const c = new GoTransitionCounters();
+      const s4 = { ...state, g: 0x300, syscallPc: 0, syscallSp: 0 };
+      const r = asmcgocallCaller(
+        {
+          state: s4,
+          cursor: newCgoCursor(s4),
+          minor: 26,
+          frameBase: 8,
+          counters: c,
+        },
+        { pc: 0x5000, sp: S, fp: NaN },
+        memory,
+        readStackWord,
+      );
+      assertEquals(r, {
+        kind: "caller",
+        regs: { pc: 0x4444, sp: spb + 16, fp: CURG + 0xf80 },
+      });
+      assertEquals(c.snapshot(), { "asmcgocall.crossed.g0frame": 1 });
+    },
+  );
   await t.step("inconsistent g data is an error", () => {
     const c = new GoTransitionCounters();
     const s3 = { ...state, curgM: 0x999 };

@@ -123,9 +123,13 @@ function err(reason: string): StepResult {
   return { kind: "error", reason };
 }
 
+/**
+ * g/m/curg agree. The thread runs on g0 (a C leaf) or, with the system stack
+ * copy of a sample in Go code inside a callback, on curg itself.
+ */
 function consistent(s: GoSampleState): boolean {
-  return s.g !== 0 && s.g === s.g0 && s.curg !== 0 && s.curgM === s.m &&
-    s.stackHi > s.stackLo;
+  return s.g !== 0 && (s.g === s.g0 || s.g === s.curg) && s.curg !== 0 &&
+    s.curgM === s.m && s.stackHi > s.stackLo;
 }
 
 /**

@@ -62,6 +62,10 @@ export interface GoRuntimeOffsets {
   readonly mGsignal: number;
   /** m.curg */
   readonly mCurg: number;
+  /** m.ncgo (int32): cgo calls in progress on this M */
+  readonly mNcgo: number;
+  /** m.isextra (bool, Go 1.21+, else -1): a C-created thread's M */
+  readonly mIsextra: number;
   /** Where the numbers come from. */
   readonly source: "dwarf" | "table";
 }
@@ -87,9 +91,12 @@ const BASE: Row = {
   mProcid: 72,
   mGsignal: 80,
   mCurg: 192,
+  mNcgo: 312,
+  mIsextra: 281,
 };
+const R122: Row = { ...BASE, mNcgo: 304 };
 const R123: Row = {
-  ...BASE,
+  ...R122,
   gSyscallBp: 128,
   gStktopsp: 136,
   gAtomicstatus: 152,
@@ -107,22 +114,25 @@ const R125: Row = {
   mProcid: 64,
   mGsignal: 72,
   mCurg: 184,
+  mNcgo: 320,
+  mIsextra: 273,
 };
 
 /**
  * Offsets per Go minor release (amd64 and arm64, linux; 64-bit). Each row
  * was read from the DWARF of binaries built by that release (see
- * `offsets_test.ts`); 1.20 is assumed equal to 1.19/1.21, which agree.
+ * `offsets_test.ts`); 1.20 is assumed equal to 1.19/1.21, which agree
+ * except for m.isextra (added in 1.21; left -1 for 1.20).
  */
 export const GO_OFFSETS_TABLE: ReadonlyMap<number, Row> = new Map([
-  [19, { ...BASE, gLabels: 360 }],
-  [20, BASE],
+  [19, { ...BASE, gLabels: 360, mIsextra: -1 }],
+  [20, { ...BASE, mIsextra: -1 }],
   [21, BASE],
-  [22, BASE],
+  [22, R122],
   [23, R123],
   [24, R123],
   [25, R125],
-  [26, { ...R125, gLabels: 352 }],
+  [26, { ...R125, gLabels: 352, mNcgo: 328, mIsextra: 281 }],
 ]);
 
 /** Newest Go minor release the table knows. */
@@ -224,6 +234,8 @@ export function goOffsetsFromDwarf(elf: ElfFile): GoRuntimeOffsets | undefined {
     mProcid: opt(m, "procid"),
     mGsignal: opt(m, "gsignal"),
     mCurg: m.get("curg")!,
+    mNcgo: opt(m, "ncgo"),
+    mIsextra: opt(m, "isextra"),
     source: "dwarf",
   };
 }

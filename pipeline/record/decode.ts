@@ -95,7 +95,11 @@ export interface RawSample {
   kstackErr: number;
   /** The user stack copy from `base` (= sp) upward. */
   ustack: { base: number; bytes: Uint8Array; err: number };
-  /** The goroutine stack copy (empty unless {@linkcode Flag.GSTACK}). */
+  /**
+   * The goroutine stack copy ({@linkcode Flag.GSTACK}), or the system stack
+   * from g0.sched.sp for a sample in Go code inside a cgo callback
+   * ({@linkcode Flag.SYSSTACK}); empty otherwise.
+   */
   gstack: { base: number; bytes: Uint8Array };
   /** The Go block when {@linkcode Flag.GO} is set. */
   go: GoBlock | undefined;

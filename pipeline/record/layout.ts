@@ -32,6 +32,11 @@ export const Flag = {
   GO_G_ERR: 1 << 3,
   /** The thread was off curg's stack; the goroutine stack was copied. */
   GSTACK: 1 << 4,
+  /**
+   * On curg's stack inside a cgo callback: the gstack run holds the system
+   * stack copied from g0.sched.sp (cgocallback's g0 frame) instead.
+   */
+  SYSSTACK: 1 << 5,
 } as const;
 
 /** Byte offsets of struct dp_record fields. */
@@ -85,10 +90,12 @@ export const GoProcOff = {
   off_m_g0: 44,
   off_m_curg: 48,
   reserved: 52,
+  off_m_ncgo: 56,
+  off_m_isextra: 60,
 } as const;
 
 /** sizeof(struct dp_go_proc). */
-export const GO_PROC_SIZE = 56;
+export const GO_PROC_SIZE = 64;
 
 /** Names of the `counters` map slots in enum dp_counter order (one list, kept by the sampler). */
 export { COUNTER_NAMES } from "../../bpf/sampler.ts";

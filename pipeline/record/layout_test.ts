@@ -1,6 +1,7 @@
 import { strictEqual } from "node:assert/strict";
 import {
   COUNTER_NAMES,
+  Flag,
   GO_PROC_SIZE,
   GoProcOff,
   Off,
@@ -31,6 +32,7 @@ async function cOffsets(): Promise<Map<string, number>> {
   const fields = [
     ...Object.keys(Off).map((f) => `P(dp_record, ${f});`),
     ...Object.keys(GoProcOff).map((f) => `P(dp_go_proc, ${f});`),
+    ...Object.keys(Flag).map((f) => `printf("flag.${f} %u\\n", DP_F_${f});`),
   ];
   const src = `#include <stdio.h>
 #include <stddef.h>
@@ -80,6 +82,9 @@ Deno.test({
     for (const [f, off] of Object.entries(GoProcOff)) {
       strictEqual(off, c.get(`dp_go_proc.${f}`), `dp_go_proc.${f}`);
     }
+    for (const [f, bit] of Object.entries(Flag)) {
+      strictEqual(bit, c.get(`flag.${f}`), `DP_F_${f}`);
+    }
     strictEqual(RECORD_HEADER_SIZE, c.get("sizeof.dp_record"));
     strictEqual(GO_PROC_SIZE, c.get("sizeof.dp_go_proc"));
     strictEqual(RECORD_VERSION, c.get("version"));
@@ -106,6 +111,8 @@ Deno.test("encodeGoProc() writes every field at its GoProcOff offset", () => {
     offGLabels: 9,
     offMG0: 10,
     offMCurg: 11,
+    offMNcgo: 12,
+    offMIsextra: 13,
   };
   const v = new DataView(encodeGoProc(cfg).buffer);
   strictEqual(v.getBigInt64(GoProcOff.tls_g_offset, true), -8n);
@@ -125,4 +132,7 @@ Deno.test("encodeGoProc() writes every field at its GoProcOff offset", () => {
   order.forEach((f, i) =>
     strictEqual(v.getUint32(GoProcOff[f], true), i + 1, f)
   );
+  strictEqual(v.getUint32(GoProcOff.reserved, true), 0);
+  strictEqual(v.getUint32(GoProcOff.off_m_ncgo, true), 12);
+  strictEqual(v.getUint32(GoProcOff.off_m_isextra, true), 13);
 });
