@@ -119,13 +119,15 @@ export class Sampler implements Disposable {
     const gstackMax = checkStackMax("gstackMax", options.gstackMax ?? 32768);
     const cpus = onlineCpus();
     const src = options.object ?? defaultObjectPath();
-    // Half a second of samples at full rate, at least 1 MiB.
+    // Two seconds of full-size samples at the full rate, 4 MiB to 256 MiB:
+    // userspace drains every 100 ms, but the first sight of a large binary
+    // (parsing its tables) can hold the event loop for a second or more.
     const ringBytes = Math.min(
-      1 << 30,
+      1 << 28,
       nextPow2(Math.max(
         options.ringBytes ??
-          (options.frequency * cpus.length * (ustackMax + 2048)) / 2,
-        1 << 20,
+          options.frequency * cpus.length * (ustackMax + 2048) * 2,
+        1 << 22,
       )),
     );
     let obj: BpfObject | undefined;
