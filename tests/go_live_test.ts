@@ -22,7 +22,7 @@
  * Without them the test is skipped with a message, except with `CI=true`,
  * where it fails instead.
  */
-import { assert, assertGreaterOrEqual } from "./assert.ts";
+import { assert, assertGreaterOrEqual, assertLessOrEqual } from "./assert.ts";
 import { checkPrivileges } from "../bpf/privileges.ts";
 import { runAgent } from "./_agent.ts";
 import {
@@ -106,6 +106,8 @@ interface Outcome {
   morestackAll: number;
   systemstackPast: number;
   systemstackAll: number;
+  /** Switch-function stacks that did not continue past it (for diagnosis). */
+  stopped: Map<string, number>;
   /**
    * Scheduler stacks rooted at morestack/mcall on g0 (the goroutine was
    * descheduled: newstack → gopreempt_m → schedule): complete, but no
@@ -135,6 +137,7 @@ function check(name: string, stacks: Stacks): Outcome {
     morestackAll: 0,
     systemstackPast: 0,
     systemstackAll: 0,
+    stopped: new Map(),
     schedulerRoot: 0,
     silent: 0,
     badChain: new Map(),
@@ -169,6 +172,10 @@ function check(name: string, stacks: Stacks): Outcome {
         if (past) o.systemstackPast += count;
       }
       if (!past && !reason) o.silent += count;
+      if (!past) {
+        const head = user.slice(0, 4).join(";");
+        o.stopped.set(head, (o.stopped.get(head) ?? 0) + count);
+      }
     }
   }
   return o;
@@ -332,21 +339,29 @@ Deno.test({
             15,
             `go${tc.version}: main.c samples over the four variants`,
           );
+          for (const o of outcomes) {
+            for (const [head, n] of o.stopped) {
+              console.log(`${o.name}: stopped ${n}× ${head}`);
+            }
+          }
           const mAll = sum((o) => o.morestackAll);
           const sAll = sum((o) => o.systemstackAll);
           assertGreaterOrEqual(mAll, 1, `go${tc.version}: no morestack sample`);
-          assertGreaterOrEqual(
-            sum((o) => o.morestackPast) / mAll,
-            0.95,
-            `go${tc.version}: morestack samples continuing past it`,
+          // ≥ 95% continue past; the rest end in a reason frame (checked
+          // above: none is silent). With a few dozen samples one reasoned
+          // stop is more than 5%, so at least one is always tolerated.
+          const stopped = (past: number, all: number) => all - past;
+          const allowed = (all: number) => Math.max(1, Math.floor(0.05 * all));
+          assertLessOrEqual(
+            stopped(sum((o) => o.morestackPast), mAll),
+            allowed(mAll),
+            `go${tc.version}: morestack samples not continuing past it (of ${mAll})`,
           );
-          if (sAll > 0) {
-            assertGreaterOrEqual(
-              sum((o) => o.systemstackPast) / sAll,
-              0.95,
-              `go${tc.version}: systemstack samples continuing past it`,
-            );
-          }
+          assertLessOrEqual(
+            stopped(sum((o) => o.systemstackPast), sAll),
+            allowed(sAll),
+            `go${tc.version}: systemstack samples not continuing past it (of ${sAll})`,
+          );
           // Frame types through the OTLP builder: Go functions are `go`,
           // the vDSO (native code in the same process) stays `native`.
           const types = frameTypes(run.otlp);
