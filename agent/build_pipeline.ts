@@ -15,6 +15,7 @@ import {
 import { SamplePipeline } from "../pipeline/sample_pipeline.ts";
 import type { KernelSymbols } from "../pipeline/symbolize/kallsyms.ts";
 import { Symbolizer } from "../pipeline/symbolize/symbolizer.ts";
+import type { PerfMaps } from "../pipeline/symbolize/perf_map.ts";
 import { defaultFileSymbolizer } from "../pipeline/symbolize/file_symbolizer.ts";
 import {
   makeUserUnwinder,
@@ -44,6 +45,8 @@ export interface PipelineParts {
   readonly goLabels?: GoLabelReader | undefined;
   /** Counters to count cgo crossings into (default: new ones). */
   readonly goTransitions?: GoTransitionCounters | undefined;
+  /** Names JIT code from perf maps (live only: replay has no such files). */
+  readonly jit?: PerfMaps | undefined;
 }
 
 /** The connected stages. */
@@ -72,6 +75,7 @@ export function buildPipeline(parts: PipelineParts): BuiltPipeline {
   const table = new ProcessTable(parts.source);
   const symbolizer = new Symbolizer(parts.kernel, {
     fileSymbolizer: defaultFileSymbolizer,
+    ...(parts.jit === undefined ? {} : { jit: parts.jit }),
   });
   const aggregator = new Aggregator({
     frequency: parts.frequency,

@@ -27,6 +27,7 @@ import { buildPipeline } from "./build_pipeline.ts";
 import { GoTransitionCounters } from "../pipeline/golang/cgo.ts";
 import { ProcGoLabelReader } from "../pipeline/golang/labels.ts";
 import { Recorder } from "./recorder.ts";
+import { PerfMaps } from "../pipeline/symbolize/perf_map.ts";
 import type { UnwindMode } from "../pipeline/stack_unwinder.ts";
 
 /** Options of {@linkcode Profiler.start}. */
@@ -111,6 +112,7 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
   #goProcesses = 0;
   #goUnsupported = 0;
   #goTransitions = new GoTransitionCounters();
+  #perfMaps = new PerfMaps();
   #goLabels = new ProcGoLabelReader({ counters: this.#goTransitions });
 
   private constructor(options: ProfilerOptions, sampler: Sampler) {
@@ -138,6 +140,7 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
       unwind: options.unwind ?? "cfi",
       goLabels: this.#goLabels,
       goTransitions: this.#goTransitions,
+      jit: this.#perfMaps,
     });
     this.#table = built.table;
     this.#symbolizer = built.symbolizer;
@@ -224,6 +227,7 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
         ...prefixed("symbols.", { ...this.#symbolizer.stats }),
         ...prefixed("objects.", { ...this.#objects.stats }),
         ...prefixed("go.", this.#goTransitions.snapshot()),
+        ...prefixed("perfMaps.", { ...this.#perfMaps.stats }),
       },
     };
   }
@@ -328,6 +332,7 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
     const w = this.#aggregator.flush(end);
     this.#table.sweep();
     this.#sweepGo();
+    this.#perfMaps.retain((pid) => this.#table.peek(pid) !== undefined);
     if (this.#queue.length >= this.#maxQueued) {
       this.#queue.shift();
       this.#windowsDropped++;

@@ -56,6 +56,8 @@ export interface SymbolizerOptions {
   fileSymbolizer?: FileSymbolizerFactory;
   /** Bound of each process's pc → location cache (default 65536). */
   maxLocationsPerProcess?: number;
+  /** Names JIT code outside file mappings (perf maps); absent in replay. */
+  jit?: { lookup(pid: number, pc: number): string | undefined };
 }
 
 const KERNEL_MAPPING: Mapping = {
@@ -101,6 +103,7 @@ export class Symbolizer {
   #kernel: KernelSymbols;
   #factory: FileSymbolizerFactory;
   #maxPerProcess: number;
+  #jit: SymbolizerOptions["jit"];
   #kernelCache = new Map<bigint, Location>();
   #errorCache = new Map<string, Location>();
 
@@ -112,6 +115,7 @@ export class Symbolizer {
     this.#kernel = kernel;
     this.#factory = options.fileSymbolizer ?? elfSymbolTableSymbolizer;
     this.#maxPerProcess = options.maxLocationsPerProcess ?? 65536;
+    this.#jit = options.jit;
   }
 
   /**
@@ -186,7 +190,9 @@ export class Symbolizer {
       this.stats.cacheResets++;
     }
     loc = this.#userLocation(proc, module, pc, isReturnAddress);
-    cache.set(key, loc);
+    // An unnamed pc outside any file may be JIT code whose perf map entry is
+    // not written yet: do not remember the miss.
+    if (loc.lines.length > 0 || module?.file !== undefined) cache.set(key, loc);
     return loc;
   }
 
@@ -197,15 +203,23 @@ export class Symbolizer {
     isReturnAddress: boolean,
   ): Location {
     const address = BigInt(pc);
-    if (module === undefined) {
-      this.stats.unsymbolized++;
-      return { kind: "native", address, lines: [] };
+    if (module === undefined || module.file === undefined) {
+      const jitName = this.#jit?.lookup(
+        proc.pid,
+        isReturnAddress ? pc - 1 : pc,
+      );
+      const lines = jitName === undefined ? [] : [{ functionName: jitName }];
+      if (jitName === undefined) this.stats.unsymbolized++;
+      else this.stats.symbolized++;
+      if (module === undefined) return { kind: "native", address, lines };
+      return {
+        kind: "native",
+        address,
+        mapping: this.#mapping(proc, module),
+        lines,
+      };
     }
     const mapping = this.#mapping(proc, module);
-    if (module.file === undefined) {
-      this.stats.unsymbolized++;
-      return { kind: "native", address, mapping, lines: [] };
-    }
     let fs = module.file.derived.get(FILE_SYMBOLIZER) as
       | FileSymbolizer
       | undefined;
