@@ -68,6 +68,8 @@ export interface ProfilerStats {
   windowsDropped: number;
   /** Other pipeline counters (process table, symbolizer, object cache). */
   pipeline: Record<string, number>;
+  /** First messages of samples the pipeline could not process (see `pipeline.pipelineErrors`). */
+  errorMessages?: string[];
 }
 
 /**
@@ -109,6 +111,8 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
   #unwindMode: UnwindMode;
   #pids: readonly number[] | undefined;
   #goChecked = new Map<number, number | undefined>();
+  #pipelineErrors = 0;
+  #pipelineErrorMessages: string[] = [];
   #goProcesses = 0;
   #goUnsupported = 0;
   #goTransitions = new GoTransitionCounters();
@@ -217,10 +221,12 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
       unwindErrors: { ...p.unwindErrors },
       windows: this.#aggregator.stats.windows,
       windowsDropped: this.#windowsDropped,
+      errorMessages: [...this.#pipelineErrorMessages],
       pipeline: {
         kernelOnlySamples: p.kernelOnly,
         droppedTableFull: p.droppedTableFull,
         droppedGroupLimit: this.#aggregator.stats.droppedGroupLimit,
+        pipelineErrors: this.#pipelineErrors,
         goProcesses: this.#goProcesses,
         goUnsupported: this.#goUnsupported,
         ...prefixed("processes.", { ...this.#table.stats }),
@@ -286,8 +292,20 @@ export class Profiler implements AsyncIterable<ProfileWindow> {
         this.#decodeErrors++;
         return;
       }
-      this.#pipeline.ingest(sample);
-      if (!this.#goChecked.has(sample.pid)) this.#checkGo(sample.pid);
+      try {
+        this.#pipeline.ingest(sample);
+        if (!this.#goChecked.has(sample.pid)) this.#checkGo(sample.pid);
+      } catch (err) {
+        // Every parser throws only on bad bytes and is caught where it runs;
+        // this is the last guard so one unforeseen sample cannot stop the
+        // agent. Counted, and the first messages kept for the summary.
+        this.#pipelineErrors++;
+        if (this.#pipelineErrorMessages.length < 5) {
+          this.#pipelineErrorMessages.push(
+            `pid ${sample.pid}: ${(err as Error)?.message ?? err}`,
+          );
+        }
+      }
     });
   }
 

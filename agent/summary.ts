@@ -87,8 +87,12 @@ export class SummaryCollector {
     );
     lines.push(
       `Userspace: ${stats.records} records, ${stats.decodeErrors} undecodable, ` +
+        `${stats.pipeline.pipelineErrors ?? 0} failed in the pipeline, ` +
         `${stats.windowsDropped} windows dropped`,
     );
+    for (const m of stats.errorMessages ?? []) {
+      lines.push(`  pipeline error: ${m}`);
+    }
     const reasons = Object.entries(stats.unwindErrors).sort((a, b) =>
       b[1] - a[1]
     );
