@@ -49,8 +49,13 @@ export const GO_PROC_SIZE = 64;
  *
  * @example Encode
  * ```ts
- * import { encodeGoProc, goProcConfigForVersion } from "./go_proc.ts";
- * const b = encodeGoProc(goProcConfigForVersion(1, 26)!);
+ * import { encodeGoProc, GO_PROC_SIZE } from "./go_proc.ts";
+ * const b = encodeGoProc({
+ *   tlsGOffset: -8, offGM: 48, offGSchedSp: 56, offGSchedPc: 64, offGSchedBp: 96,
+ *   offGSyscallsp: 104, offGSyscallpc: 112, offGSyscallbp: 120, offGGoid: 152,
+ *   offGLabels: 352, offMG0: 0, offMCurg: 184, offMNcgo: 328, offMIsextra: 281,
+ * });
+ * console.assert(b.length === GO_PROC_SIZE);
  * console.assert(b.length === 64);
  * ```
  */
@@ -76,79 +81,4 @@ export function encodeGoProc(cfg: GoProcConfig): Uint8Array {
   v.setUint32(56, cfg.offMNcgo, true);
   v.setUint32(60, cfg.offMIsextra, true);
   return out;
-}
-
-/**
- * Offsets per Go version for stripped binaries (shared/reference
- * go-runtime.md §2; prefer DWARF when the binary has it). `labels` is left 0
- * (unknown) because its offset moves with unrelated fields.
- *
- * @param major Go major version (1).
- * @param minor Go minor version.
- * @returns The config with tlsGOffset -8, or `undefined` for versions
- * outside 1.20–1.26 (refuse rather than guess).
- */
-export function goProcConfigForVersion(
-  major: number,
-  minor: number,
-): GoProcConfig | undefined {
-  if (major !== 1 || minor < 20 || minor > 26) return undefined;
-  const base = {
-    tlsGOffset: -8,
-    offGM: 48,
-    offGSchedSp: 56,
-    offGSchedPc: 64,
-    offGLabels: 0,
-    offMG0: 0,
-  };
-  if (minor <= 21) {
-    return {
-      ...base,
-      offGSchedBp: 104,
-      offGSyscallsp: 112,
-      offGSyscallpc: 120,
-      offGSyscallbp: 0,
-      offGGoid: 152,
-      offMCurg: 192,
-      offMNcgo: 312,
-      offMIsextra: minor === 21 ? 281 : 0,
-    };
-  }
-  if (minor <= 22) {
-    return {
-      ...base,
-      offGSchedBp: 104,
-      offGSyscallsp: 112,
-      offGSyscallpc: 120,
-      offGSyscallbp: 0,
-      offGGoid: 152,
-      offMCurg: 192,
-      offMNcgo: 304,
-      offMIsextra: 281,
-    };
-  }
-  if (minor <= 24) {
-    return {
-      ...base,
-      offGSchedBp: 104,
-      offGSyscallsp: 112,
-      offGSyscallpc: 120,
-      offGSyscallbp: 128,
-      offGGoid: 160,
-      offMCurg: 192,
-      offMNcgo: 304,
-      offMIsextra: 281,
-    };
-  }
-  return {
-    ...base,
-    offGSchedBp: 96,
-    offGSyscallsp: 104,
-    offGSyscallpc: 112,
-    offGSyscallbp: 120,
-    offGGoid: 152,
-    offMCurg: 184,
-    offMNcgo: minor === 25 ? 320 : 328,
-    offMIsextra: minor === 25 ? 273 : 281,
-  };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { GoProcConfig } from "../bpf/go_proc.ts";
+import type { GoRuntimeOffsets } from "./golang/offsets.ts";
 import { goBinaryOf } from "./objects.ts";
 import type { ProcessState, ProcessTable } from "./proc/table.ts";
 
@@ -21,6 +22,37 @@ export type GoProcessCheck =
 
 function nonNegative(v: number): number {
   return v < 0 ? 0 : v;
+}
+
+/**
+ * The kernel-side config (struct dp_go_proc) for a Go binary's runtime
+ * offsets: one place turns offsets into what the BPF program reads.
+ *
+ * @param o Runtime struct offsets (DWARF or the verified table); fields a
+ *   version lacks (-1) become 0, which the BPF program reads as "absent".
+ * @param tlsGOffset Offset of g from the thread's TLS base.
+ * @returns The config for `Sampler.setGoProcess`.
+ */
+export function goProcConfig(
+  o: GoRuntimeOffsets,
+  tlsGOffset: number,
+): GoProcConfig {
+  return {
+    tlsGOffset,
+    offGM: o.gM,
+    offGSchedSp: o.gSchedSp,
+    offGSchedPc: o.gSchedPc,
+    offGSchedBp: nonNegative(o.gSchedBp),
+    offGSyscallsp: o.gSyscallSp,
+    offGSyscallpc: o.gSyscallPc,
+    offGSyscallbp: nonNegative(o.gSyscallBp),
+    offGGoid: o.gGoid,
+    offGLabels: nonNegative(o.gLabels),
+    offMG0: o.mG0,
+    offMCurg: o.mCurg,
+    offMNcgo: nonNegative(o.mNcgo),
+    offMIsextra: nonNegative(o.mIsextra),
+  };
 }
 
 /**
@@ -45,24 +77,7 @@ export function checkGoProcess(
   const go = goBinaryOf(file);
   if (go === undefined) return { kind: "not-go" };
   try {
-    const o = go.offsets();
-    const tls = go.tlsOffset();
-    const config: GoProcConfig = {
-      tlsGOffset: tls.offset,
-      offGM: o.gM,
-      offGSchedSp: o.gSchedSp,
-      offGSchedPc: o.gSchedPc,
-      offGSchedBp: nonNegative(o.gSchedBp),
-      offGSyscallsp: o.gSyscallSp,
-      offGSyscallpc: o.gSyscallPc,
-      offGSyscallbp: nonNegative(o.gSyscallBp),
-      offGGoid: o.gGoid,
-      offGLabels: nonNegative(o.gLabels),
-      offMG0: o.mG0,
-      offMCurg: o.mCurg,
-      offMNcgo: nonNegative(o.mNcgo),
-      offMIsextra: nonNegative(o.mIsextra),
-    };
+    const config = goProcConfig(go.offsets(), go.tlsOffset().offset);
     return { kind: "go", config, version: go.buildInfo.version };
   } catch (err) {
     return { kind: "unsupported", reason: (err as Error).message };

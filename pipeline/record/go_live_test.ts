@@ -1,6 +1,7 @@
 import { ok, strictEqual } from "node:assert/strict";
 import { pollFor, requireLive, skipLive } from "../../bpf/_live.ts";
-import { goProcConfigForVersion } from "../../bpf/go_proc.ts";
+import { goProcConfig } from "../go_process.ts";
+import { goOffsetsFromTable } from "../golang/offsets.ts";
 import { Sampler } from "../../bpf/sampler.ts";
 import { decodeRecord } from "./decode.ts";
 import { Flag } from "./layout.ts";
@@ -57,7 +58,12 @@ Deno.test({
   ignore: skipLive || !version,
   async fn() {
     requireLive();
-    const cfg = goProcConfigForVersion(version![0], version![1]);
+    // The verified per-version table (the agent prefers DWARF; this test
+    // checks what the kernel side reads with the table's offsets).
+    const cfg = goProcConfig(
+      goOffsetsFromTable({ major: version![0], minor: version![1], patch: 0 }),
+      -8,
+    );
     ok(cfg, `no offsets for go${version!.join(".")}`);
     const dir = await Deno.makeTempDir();
     let child: Deno.ChildProcess | undefined;
