@@ -8,7 +8,7 @@
  * @module
  */
 import { type ByteSource, FileSource } from "./binary/mod.ts";
-import { buildUnwindTable, type UnwindTable } from "./dwarf/mod.ts";
+import { openUnwindRules, type UnwindRules } from "./dwarf/mod.ts";
 import { findDebugFile, parseElf } from "./elf/mod.ts";
 import { type GoBinary, openGoBinary } from "./golang/go_binary.ts";
 import type { ObjectFile } from "./proc/object_cache.ts";
@@ -39,13 +39,15 @@ function derive<T>(
 }
 
 /**
- * The CFI unwind table of a file (`.eh_frame`, `.debug_frame`).
+ * The CFI unwind rules of a file (`.eh_frame`, `.debug_frame`): looked up
+ * lazily per FDE through `.eh_frame_hdr` when the file allows it, else the
+ * whole file compiled (see {@linkcode openUnwindRules}).
  *
  * @param file The object file.
- * @returns The table, or `undefined` when the file's CFI is unreadable.
+ * @returns The rules, or `undefined` when the file's CFI is unreadable.
  */
-export function unwindTableOf(file: ObjectFile): UnwindTable | undefined {
-  return derive(file, "unwindTable", () => buildUnwindTable(file.elf));
+export function unwindTableOf(file: ObjectFile): UnwindRules | undefined {
+  return derive(file, "unwindTable", () => openUnwindRules(file.elf));
 }
 
 /**

@@ -41,6 +41,8 @@ import { type CfiBases, type Cie, readCie } from "./_cie.ts";
 import { CfaProgram } from "./_cfa_program.ts";
 import { u64Lenient } from "./_lenient.ts";
 
+export type { CfiBases, Cie } from "./_cie.ts";
+
 /**
  * Parses a whole `.eh_frame` or `.debug_frame` section into FDE rows.
  *
@@ -61,45 +63,87 @@ import { u64Lenient } from "./_lenient.ts";
  */
 export function parseCfiSection(
   bytes: Uint8Array,
-  options: {
-    ehFrame: boolean;
-    vaddr: number;
-    littleEndian: boolean;
-    arch: CfiArch;
-    textBase?: number;
-    dataBase?: number;
-  },
+  options: CfiSectionOptions,
 ): CfiParseResult {
+  const { arch } = options;
+  const fdes: FdeRows[] = [];
+  const bases = cfiBases(options);
+  let skipped = 0;
+  const badCies = walkCfiSection(bytes, options, (cie, pos, end) => {
+    if (cie === null) {
+      skipped++;
+      return;
+    }
+    try {
+      const fde = readFde(
+        bytes.subarray(0, end),
+        pos,
+        cie,
+        arch,
+        bases,
+        options.littleEndian,
+      );
+      if (fde !== null) fdes.push(fde);
+      else skipped++;
+    } catch (err) {
+      if (!(err instanceof BinaryFormatError)) throw err;
+      skipped++;
+    }
+  });
+  return { fdes, skipped: skipped + badCies };
+}
+
+/** Where a CFI section lives and how to read it (see {@linkcode parseCfiSection}). */
+export interface CfiSectionOptions {
+  /** `.eh_frame` dialect (true) or `.debug_frame` (false). */
+  ehFrame: boolean;
+  /** Address of the section's first byte (pcrel base). */
+  vaddr: number;
+  /** Byte order of the file. */
+  littleEndian: boolean;
+  /** Register numbering. */
+  arch: CfiArch;
+  /** textrel base (`.text` address). */
+  textBase?: number;
+  /** datarel base (`.got` address). */
+  dataBase?: number;
+}
+
+/** The pointer bases of a section. */
+export function cfiBases(options: CfiSectionOptions): CfiBases {
+  return {
+    pc: options.vaddr,
+    text: options.textBase ?? 0,
+    data: options.dataBase ?? 0,
+  };
+}
+
+/**
+ * Walks the records of a CFI section in file order and calls `onFde` for
+ * every FDE with its CIE (null when the CIE is unusable), the offset of its
+ * pc begin field, the offset one past the record and the offset of the
+ * record (its length field). CIEs are parsed once
+ * each (`cies` may be shared between walks of the same section).
+ *
+ * @returns The number of unusable CIEs.
+ */
+export function walkCfiSection(
+  bytes: Uint8Array,
+  options: CfiSectionOptions,
+  onFde: (cie: Cie | null, pos: number, end: number, record: number) => void,
+  cies: Map<number, Cie | null> = new Map(),
+): number {
   const { ehFrame, arch } = options;
   const section = ehFrame ? ".eh_frame" : ".debug_frame";
   const r = new ByteReader(bytes, {
     littleEndian: options.littleEndian,
     section,
   });
-  const cies = new Map<number, Cie | null>();
-  const fdes: FdeRows[] = [];
   let skipped = 0;
-  const bases = {
-    pc: options.vaddr,
-    text: options.textBase ?? 0,
-    data: options.dataBase ?? 0,
-  };
-
+  const bases = cfiBases(options);
   const parseCie = (off: number): Cie | null => {
     if (cies.has(off)) return cies.get(off)!;
-    let cie: Cie | null = null;
-    try {
-      cie = readCie(
-        r.bytes,
-        off,
-        options.littleEndian,
-        ehFrame,
-        arch.addressSize,
-        bases,
-      );
-    } catch (err) {
-      if (!(err instanceof BinaryFormatError)) throw err;
-    }
+    const cie = cieAt(bytes, off, options, arch, bases);
     if (cie === null) skipped++;
     cies.set(off, cie);
     return cie;
@@ -137,39 +181,87 @@ export function parseCfiSection(
         Number.isSafeInteger(cieOff) && cieOff >= 0 && cieOff < bytes.length
           ? parseCie(cieOff)
           : null;
-      if (cie === null) {
-        skipped++;
-      } else {
-        try {
-          const fde = readFde(
-            r.bytes.subarray(0, end),
-            r.pos,
-            cie,
-            arch,
-            bases,
-            options.littleEndian,
-          );
-          if (fde !== null) fdes.push(fde);
-          else skipped++;
-        } catch (err) {
-          if (!(err instanceof BinaryFormatError)) throw err;
-          skipped++;
-        }
-      }
+      onFde(cie, r.pos, end, start);
     }
     r.pos = end;
   }
-  return { fdes, skipped };
+  return skipped;
+}
+
+/** The CIE at `off`, or null when it is unusable (malformed or unsupported). */
+export function cieAt(
+  bytes: Uint8Array,
+  off: number,
+  options: CfiSectionOptions,
+  arch: CfiArch,
+  bases: CfiBases,
+): Cie | null {
+  try {
+    return readCie(
+      bytes,
+      off,
+      options.littleEndian,
+      options.ehFrame,
+      arch.addressSize,
+      bases,
+    );
+  } catch (err) {
+    if (!(err instanceof BinaryFormatError)) throw err;
+    return null;
+  }
+}
+
+/**
+ * The pc range `[start, end)` of the FDE whose pc begin field is at `pos`
+ * (`bytes` ends with the record), or undefined when {@linkcode readFde}
+ * would discard it or cannot read it.
+ */
+export function fdeRange(
+  bytes: Uint8Array,
+  pos: number,
+  cie: Cie,
+  bases: CfiBases,
+  littleEndian: boolean,
+): { start: number; end: number } | undefined {
+  try {
+    const r = new ByteReader(bytes, { littleEndian, pos, section: "FDE" });
+    const start = readEncodedPointer(
+      r,
+      cie.fdeEncoding,
+      bases,
+      cie.addressSize,
+    );
+    const range = readEncodedPointer(
+      r,
+      cie.fdeEncoding & 0x0f,
+      bases,
+      cie.addressSize,
+    );
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(range)) {
+      return undefined;
+    }
+    if (range <= 0 || start === 0) return undefined;
+    return { start, end: start + range };
+  } catch (err) {
+    if (!(err instanceof BinaryFormatError)) throw err;
+    return undefined;
+  }
 }
 
 /**
  * Reads the FDE whose pc begin field is at `pos` and runs its CIE's initial
  * program and its own program into rows.
  *
+ * @param bytes The section up to the end of the FDE record.
+ * @param pos Offset of the FDE's pc begin field.
+ * @param cie Its CIE.
+ * @param arch Register numbering.
+ * @param bases Pointer bases of the section.
+ * @param littleEndian Byte order.
  * @returns The rows, or null for a discarded FDE (zero start or empty range).
  * @throws {BinaryFormatError} on truncated input or a bad CFA program.
  */
-function readFde(
+export function readFde(
   bytes: Uint8Array,
   pos: number,
   cie: Cie,

@@ -18,5 +18,6 @@ export * from "./cfi.ts";
 export * from "./cfi_rules.ts";
 export * from "./encoded_pointer.ts";
 export * from "./unwind_table.ts";
+export * from "./lazy_unwind_table.ts";
 export * from "./sections.ts";
 export * from "./line.ts";

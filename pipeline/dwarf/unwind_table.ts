@@ -28,6 +28,10 @@
  * pc, `.eh_frame` wins. Consecutive rows with equal rules are merged; the end
  * of every FDE that is not followed directly by another one gets a NONE row.
  *
+ * This full compile is the reference and the format for BPF maps; the agent
+ * itself looks rules up lazily per FDE where the file allows it
+ * (`openUnwindRules` in `lazy_unwind_table.ts`), with the same answers.
+ *
  * @module
  */
 import { BinaryFormatError, ByteReader } from "../binary/mod.ts";
@@ -67,8 +71,44 @@ export const AARCH64: UnwindArch = {
   raReg: 30,
 };
 
+/**
+ * What the unwinder needs from a file's CFI: the row covering a link-time
+ * address and that row's rules. {@linkcode UnwindTable} (the whole file
+ * compiled, the format loadable into BPF maps) and
+ * {@linkcode LazyUnwindTable} (one FDE compiled on demand) implement it.
+ *
+ * The index {@linkcode UnwindRules.find} returns is valid until the next
+ * call of `find` on the same object (a lazy table copies the row into a
+ * one-row scratch area).
+ */
+export interface UnwindRules {
+  /** Architecture numbering of the registers. */
+  readonly arch: UnwindArch;
+  /** CFA rule kind per row. */
+  readonly cfaKind: Uint8Array;
+  /** CFA register per row. */
+  readonly cfaReg: Uint8Array;
+  /** CFA offset per row. */
+  readonly cfaOffset: Int32Array;
+  /** Return address rule kind per row. */
+  readonly raKind: Uint8Array;
+  /** Return address rule operand per row. */
+  readonly raOffset: Int32Array;
+  /** Frame pointer rule kind per row. */
+  readonly fpKind: Uint8Array;
+  /** Frame pointer rule operand per row. */
+  readonly fpOffset: Int32Array;
+  /**
+   * Index of the row covering `vaddr`, or -1 when no FDE covers it.
+   *
+   * @param vaddr Link-time address.
+   * @returns Row index (valid until the next call) or -1.
+   */
+  find(vaddr: number): number;
+}
+
 /** The compiled, sorted unwind rules of one file (see the module doc for the format). */
-export class UnwindTable {
+export class UnwindTable implements UnwindRules {
   /** Number of rows. */
   readonly length: number;
   /** Architecture numbering of the registers. */
@@ -248,13 +288,8 @@ export function buildUnwindTable(elf: ElfFile): UnwindTable {
       skipped++;
     }
   };
-  const eh = elf.section(".eh_frame");
-  if (eh !== undefined && eh.type !== 8) {
-    tryParse(elf.sectionBytes(eh), true, eh.addr);
-  } else {
-    const found = ehFrameFromHeader(elf);
-    if (found !== undefined) tryParse(found.bytes, true, found.vaddr);
-  }
+  const found = locateEhFrame(elf);
+  if (found !== undefined) tryParse(found.bytes, true, found.vaddr);
   const df = elf.section(".debug_frame") ?? elf.section(".zdebug_frame");
   if (df !== undefined) {
     try {
@@ -265,6 +300,24 @@ export function buildUnwindTable(elf: ElfFile): UnwindTable {
     }
   }
   return new UnwindTable(arch, fdes, skipped);
+}
+
+/**
+ * The bytes and address of the `.eh_frame` that {@linkcode buildUnwindTable}
+ * compiles: the section, else (no section headers) the data found through
+ * `PT_GNU_EH_FRAME`.
+ *
+ * @param elf The file.
+ * @returns The section's bytes and vaddr, or undefined when there is none.
+ */
+export function locateEhFrame(
+  elf: ElfFile,
+): { bytes: Uint8Array; vaddr: number } | undefined {
+  const eh = elf.section(".eh_frame");
+  if (eh !== undefined && eh.type !== 8) {
+    return { bytes: elf.sectionBytes(eh), vaddr: eh.addr };
+  }
+  return ehFrameFromHeader(elf);
 }
 
 /**

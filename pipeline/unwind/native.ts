@@ -1,6 +1,6 @@
 /**
  * The native unwinder: walks a stack copy frame by frame using the compiled
- * CFI of each object ({@linkcode UnwindTable}), with the frame pointer chain
+ * CFI of each object ({@linkcode UnwindRules}), with the frame pointer chain
  * as a fallback where no FDE covers the pc, signal frames restored from the
  * kernel's `ucontext`, and a hook ({@linkcode FrameInfo.step}) through which a
  * language-aware stepper (Go) takes over for its own code.
@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { CfaKind, RegKind, type UnwindTable } from "../dwarf/mod.ts";
+import { CfaKind, RegKind, type UnwindRules } from "../dwarf/mod.ts";
 import type {
   FrameResolver,
   Registers,
@@ -288,7 +288,7 @@ function walk(
 /** Value of a register by DWARF number, NaN when unknown. */
 function regValue(
   reg: number,
-  t: UnwindTable,
+  t: UnwindRules,
   sp: number,
   fp: number,
   lr: number,
@@ -302,7 +302,7 @@ function regValue(
 
 /** The CFA of a row; -1 = read outside the copy, -2 = unknown register or bad value, -3 = unsupported rule. */
 function computeCfa(
-  t: UnwindTable,
+  t: UnwindRules,
   row: number,
   kind: number,
   sp: number,

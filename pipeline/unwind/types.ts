@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { UnwindTable } from "../dwarf/mod.ts";
+import type { UnwindRules } from "../dwarf/mod.ts";
 
 /**
  * The register file during an unwind. `pc`, `sp`, `fp` (and `lr` on arm64)
@@ -69,7 +69,7 @@ export type FrameStepper = (
 /** What the process layer knows about the code at a pc. */
 export interface FrameInfo {
   /** CFI of the mapped file; absent → frame pointer fallback. */
-  readonly table?: UnwindTable | undefined;
+  readonly table?: UnwindRules | undefined;
   /** Load bias: `vaddr = pc - bias`. */
   readonly bias: number;
   /**
