@@ -186,3 +186,19 @@ function profile(d: ProfilesData) {
 function samples(d: ProfilesData) {
   return profile(d).samples;
 }
+
+Deno.test("conformance: a window without processes builds an empty, conformant message", () => {
+  // The last window of a run cut by SIGTERM often has no samples: it must
+  // not leave the value-type strings orphaned in the dictionary.
+  const empty = buildProfilesData(
+    { startUnixNano: 1_000n, durationNano: 10n, frequency: 19, processes: [] },
+    { defaults },
+  );
+  const wire = fromBinary(
+    ProfilesDataSchema,
+    toBinary(ProfilesDataSchema, empty),
+  );
+  assertEquals(checkProfilesData(wire), []);
+  assertEquals(wire.resourceProfiles.length, 0);
+  assertEquals(wire.dictionary!.stringTable, [""]);
+});

@@ -30,6 +30,7 @@ import {
   type Sample,
   SampleSchema,
   ScopeProfilesSchema,
+  type ValueType,
   ValueTypeSchema,
 } from "../../gen/opentelemetry/proto/profiles/v1development/profiles_pb.ts";
 import {
@@ -95,14 +96,20 @@ export function buildProfilesData(
   const defaults = options.defaults ?? resourceDefaults(Deno.env.toObject());
   const newId = options.profileId ?? randomProfileId;
   const dict = new DictionaryBuilder();
-  const sampleType = create(ValueTypeSchema, {
-    typeStrindex: dict.string("samples"),
-    unitStrindex: dict.string("count"),
-  });
-  const periodType = create(ValueTypeSchema, {
-    typeStrindex: dict.string("cpu"),
-    unitStrindex: dict.string("nanoseconds"),
-  });
+  // Interned on the first profile only: a window without processes must not
+  // leave these strings in the dictionary with nothing referring to them.
+  let valueTypes: { sampleType: ValueType; periodType: ValueType } | undefined;
+  const types = () =>
+    valueTypes ??= {
+      sampleType: create(ValueTypeSchema, {
+        typeStrindex: dict.string("samples"),
+        unitStrindex: dict.string("count"),
+      }),
+      periodType: create(ValueTypeSchema, {
+        typeStrindex: dict.string("cpu"),
+        unitStrindex: dict.string("nanoseconds"),
+      }),
+    };
   const period = BigInt(Math.round(1e9 / window.frequency));
   const start = window.startUnixNano;
   const end = start + window.durationNano;
@@ -137,6 +144,7 @@ export function buildProfilesData(
         );
       }
     }
+    const { sampleType, periodType } = types();
     const profile = create(ProfileSchema, {
       sampleType,
       samples: out,
