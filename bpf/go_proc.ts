@@ -36,16 +36,20 @@ export interface GoProcConfig {
   offMNcgo: number;
   /** m.isextra (bool); 0 = the version has none (< 1.21). */
   offMIsextra: number;
+  /** m.vdsoSP; 0 = unknown: m.vdsoSP/vdsoPC are not read. */
+  offMVdsoSp: number;
+  /** m.vdsoPC */
+  offMVdsoPc: number;
 }
 
 /** sizeof(struct dp_go_proc). */
-export const GO_PROC_SIZE = 64;
+export const GO_PROC_SIZE = 72;
 
 /**
  * Encodes a config in the kernel's layout (little-endian).
  *
  * @param cfg The offsets.
- * @returns 64 bytes for the `go_procs` map value.
+ * @returns 72 bytes for the `go_procs` map value.
  *
  * @example Encode
  * ```ts
@@ -54,9 +58,10 @@ export const GO_PROC_SIZE = 64;
  *   tlsGOffset: -8, offGM: 48, offGSchedSp: 56, offGSchedPc: 64, offGSchedBp: 96,
  *   offGSyscallsp: 104, offGSyscallpc: 112, offGSyscallbp: 120, offGGoid: 152,
  *   offGLabels: 352, offMG0: 0, offMCurg: 184, offMNcgo: 328, offMIsextra: 281,
+ *   offMVdsoSp: 896, offMVdsoPc: 904,
  * });
  * console.assert(b.length === GO_PROC_SIZE);
- * console.assert(b.length === 64);
+ * console.assert(b.length === 72);
  * ```
  */
 export function encodeGoProc(cfg: GoProcConfig): Uint8Array {
@@ -80,5 +85,7 @@ export function encodeGoProc(cfg: GoProcConfig): Uint8Array {
   // 52: reserved
   v.setUint32(56, cfg.offMNcgo, true);
   v.setUint32(60, cfg.offMIsextra, true);
+  v.setUint32(64, cfg.offMVdsoSp, true);
+  v.setUint32(68, cfg.offMVdsoPc, true);
   return out;
 }

@@ -150,6 +150,15 @@ static __always_inline int read_go(struct dp_record *r, const struct dp_go_proc 
 		goto fault;
 	if (r->go_g0 && read_word(&r->go_g0_sched_sp, r->go_g0 + gp->off_g_sched_sp))
 		goto fault;
+	/*
+	 * m.vdsoSP/vdsoPC: the vDSO callers (nanotime1, walltime, time.now,
+	 * vgetrandom1) set them to their caller's SP and return PC before
+	 * moving SP to g0's stack; 0 when not in a vDSO call.
+	 */
+	if (gp->off_m_vdsosp &&
+	    (read_word(&r->go_vdso_sp, r->go_m + gp->off_m_vdsosp) ||
+	     read_word(&r->go_vdso_pc, r->go_m + gp->off_m_vdsopc)))
+		goto fault;
 	curg = r->go_curg;
 	if (!curg)
 		return 0; /* m has no user goroutine (scheduler, idle) */
@@ -287,10 +296,11 @@ int dp_sample(struct bpf_perf_event_data *ctx)
 
 		/*
 		 * Off curg's stack (g0, gsignal, C): the Go frames are elsewhere.
-		 * Copy from the lower of the two resume points inside the stack:
-		 * syscallsp (cgo call, syscall) and sched.sp (systemstack,
-		 * morestack, mcall, asmcgocall). Both are live at once in e.g.
-		 * exitsyscall → systemstack, where sched.sp is the lower one.
+		 * Copy from the lowest of the resume points inside the stack:
+		 * syscallsp (cgo call, syscall), sched.sp (systemstack,
+		 * morestack, mcall, asmcgocall) and m.vdsoSP (vDSO call on g0).
+		 * Two are live at once in e.g. exitsyscall → systemstack, where
+		 * sched.sp is the lower one.
 		 */
 		if (hi > lo && (sp < lo || sp >= hi)) {
 			if (r->go_syscall_sp >= lo && r->go_syscall_sp < hi)
@@ -298,6 +308,9 @@ int dp_sample(struct bpf_perf_event_data *ctx)
 			if (r->go_sched_sp >= lo && r->go_sched_sp < hi &&
 			    (!resume || r->go_sched_sp < resume))
 				resume = r->go_sched_sp;
+			if (r->go_vdso_sp >= lo && r->go_vdso_sp < hi &&
+			    (!resume || r->go_vdso_sp < resume))
+				resume = r->go_vdso_sp;
 		}
 		if (!resume && hi > lo && sp >= lo && sp < hi &&
 		    r->go_g0_sched_sp && in_cgo_callback(r, gp)) {

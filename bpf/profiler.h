@@ -14,7 +14,7 @@
 #ifndef DENOPROF_PROFILER_H
 #define DENOPROF_PROFILER_H
 
-#define DP_RECORD_VERSION 1
+#define DP_RECORD_VERSION 2
 #define DP_COMM_LEN 16
 #define DP_KSTACK_MAX_DEPTH 127
 #define DP_NREGS 4
@@ -64,6 +64,8 @@ struct dp_go_proc {
 	__u32 reserved;
 	__u32 off_m_ncgo;       /* m.ncgo (int32), 0 = unknown: no system stack copy */
 	__u32 off_m_isextra;    /* m.isextra (bool), 0 = none (Go < 1.21) */
+	__u32 off_m_vdsosp;     /* m.vdsoSP, 0 = unknown: not read */
+	__u32 off_m_vdsopc;     /* m.vdsoPC, read with m.vdsoSP */
 };
 
 struct dp_record {
@@ -100,6 +102,9 @@ struct dp_record {
 	__u64 go_goid;             /* 216 curg.goid */
 	__u64 go_g0_sched_sp;      /* 224 g0.sched.sp */
 	__u64 go_labels;           /* 232 curg.labels */
-};                             /* 240 */
+	/* Version 2. Version 1 ended here (header_size 240). */
+	__u64 go_vdso_sp;          /* 240 m.vdsoSP: vDSO caller's SP, 0 = not in a vDSO call */
+	__u64 go_vdso_pc;          /* 248 m.vdsoPC: vDSO caller's return PC */
+};                             /* 256 */
 
 #endif /* DENOPROF_PROFILER_H */

@@ -67,10 +67,13 @@ Deno.test("parseCpuList() and encodeGoProc() basics", () => {
     offMCurg: 184,
     offMNcgo: 328,
     offMIsextra: 281,
+    offMVdsoSp: 896,
+    offMVdsoPc: 904,
   });
   const v = new DataView(b.buffer);
   strictEqual(v.getBigInt64(0, true), -8n);
   strictEqual(v.getUint32(48, true), 184); // off_m_curg
+  strictEqual(v.getUint32(64, true), 896); // off_m_vdsosp
 });
 
 Deno.test({

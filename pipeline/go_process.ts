@@ -52,6 +52,9 @@ export function goProcConfig(
     offMCurg: o.mCurg,
     offMNcgo: nonNegative(o.mNcgo),
     offMIsextra: nonNegative(o.mIsextra),
+    // Both or neither: the kernel reads vdsoPC only with vdsoSP.
+    offMVdsoSp: o.mVdsoPc < 0 ? 0 : nonNegative(o.mVdsoSp),
+    offMVdsoPc: o.mVdsoSp < 0 ? 0 : nonNegative(o.mVdsoPc),
   };
 }
 

@@ -47,6 +47,16 @@ export const GoTransition = {
   callbackNoG0: "cgocallback.noSystemStack",
   /** A C-created thread (extra M) back in pure C after a callback. */
   extraMPureC: "extraM.pureC",
+  /** vDSO caller continued at m.vdsoPC/vdsoSP on the goroutine stack. */
+  vdsoCrossed: "vdso.crossed",
+  /** vDSO caller continued at m.vdsoPC/vdsoSP on the same (g0/gsignal) stack. */
+  vdsoSameStack: "vdso.sameStack",
+  /** vDSO caller with m.vdsoSP 0 or not delivered (v1 record, old Go). */
+  vdsoNoSp: "vdso.noVdsoSp",
+  /** m.vdsoSP on curg's stack but curg.m ≠ m, or m.vdsoPC is 0. */
+  vdsoInconsistent: "vdso.inconsistent",
+  /** The copied stacks do not cover m.vdsoSP. */
+  vdsoNotCopied: "vdso.stackNotCopied",
 } as const;
 
 /** Per-outcome counters of the cgo crossings (and goroutine label reads). */

@@ -66,6 +66,10 @@ export interface GoRuntimeOffsets {
   readonly mNcgo: number;
   /** m.isextra (bool, Go 1.21+, else -1): a C-created thread's M */
   readonly mIsextra: number;
+  /** m.vdsoSP: the vDSO caller's SP while in a vDSO call, else 0 */
+  readonly mVdsoSp: number;
+  /** m.vdsoPC: the vDSO caller's return PC (valid when m.vdsoSP != 0) */
+  readonly mVdsoPc: number;
   /** Where the numbers come from. */
   readonly source: "dwarf" | "table";
 }
@@ -93,8 +97,10 @@ const BASE: Row = {
   mCurg: 192,
   mNcgo: 312,
   mIsextra: 281,
+  mVdsoSp: 808,
+  mVdsoPc: 816,
 };
-const R122: Row = { ...BASE, mNcgo: 304 };
+const R122: Row = { ...BASE, mNcgo: 304, mVdsoSp: 1120, mVdsoPc: 1128 };
 const R123: Row = {
   ...R122,
   gSyscallBp: 128,
@@ -102,6 +108,8 @@ const R123: Row = {
   gAtomicstatus: 152,
   gGoid: 160,
   gLabels: 352,
+  mVdsoSp: 856,
+  mVdsoPc: 864,
 };
 const R125: Row = {
   ...BASE,
@@ -116,21 +124,25 @@ const R125: Row = {
   mCurg: 184,
   mNcgo: 320,
   mIsextra: 273,
+  mVdsoSp: 896,
+  mVdsoPc: 904,
 };
 
 /**
  * Offsets per Go minor release (amd64 and arm64, linux; 64-bit). Each row
  * was read from the DWARF of binaries built by that release (see
  * `offsets_test.ts`); 1.20 is assumed equal to 1.19/1.21, which agree
- * except for m.isextra (added in 1.21; left -1 for 1.20).
+ * except for m.isextra (added in 1.21; left -1 for 1.20) and m.vdsoSP/PC
+ * (800 in 1.19, 808 in 1.21; left -1 for 1.20, so the kernel side does not
+ * read them).
  */
 export const GO_OFFSETS_TABLE: ReadonlyMap<number, Row> = new Map([
-  [19, { ...BASE, gLabels: 360, mIsextra: -1 }],
-  [20, { ...BASE, mIsextra: -1 }],
+  [19, { ...BASE, gLabels: 360, mIsextra: -1, mVdsoSp: 800, mVdsoPc: 808 }],
+  [20, { ...BASE, mIsextra: -1, mVdsoSp: -1, mVdsoPc: -1 }],
   [21, BASE],
   [22, R122],
   [23, R123],
-  [24, R123],
+  [24, { ...R123, mVdsoSp: 880, mVdsoPc: 888 }],
   [25, R125],
   [26, { ...R125, gLabels: 352, mNcgo: 328, mIsextra: 281 }],
 ]);
@@ -236,6 +248,8 @@ export function goOffsetsFromDwarf(elf: ElfFile): GoRuntimeOffsets | undefined {
     mCurg: m.get("curg")!,
     mNcgo: opt(m, "ncgo"),
     mIsextra: opt(m, "isextra"),
+    mVdsoSp: opt(m, "vdsoSP"),
+    mVdsoPc: opt(m, "vdsoPC"),
     source: "dwarf",
   };
 }

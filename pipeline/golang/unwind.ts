@@ -24,9 +24,12 @@
  *   through mcall or morestack → newstack → gopreempt_m), mcall/morestack is
  *   the root of the scheduler's stack: its fn never returns, and Go's own
  *   profiler ends those stacks there too.
- * - The vDSO callers (time.now, runtime.nanotime1, …) move SP to the g0
- *   stack without switching g; only m.vdsoSP says where the goroutine frames
- *   are, so those stacks end with `go: vDSO call on g0 stack from NAME`.
+ * - The vDSO callers (time.now, runtime.nanotime1, …; amd64) move SP to the
+ *   g0 stack without switching g after saving their caller's SP and return
+ *   PC in m.vdsoSP/m.vdsoPC: the step continues there (as Go's sigprof
+ *   does) when the kernel side delivered them and they check out (curg.m ==
+ *   m and inside curg's stack, or above SP on the same stack, and copied);
+ *   otherwise the stack ends with `go: vDSO call on g0 stack from NAME`.
  *
  * @module
  */
@@ -40,6 +43,7 @@ import {
   asmcgocallCaller,
   cgocallbackG0Sp,
   type CgoCursor,
+  GoTransition,
   type GoTransitionCounters,
   newCgoCursor,
 } from "./cgo.ts";
@@ -84,6 +88,10 @@ export interface GoSampleState {
   readonly syscallBp?: number;
   /** g0.sched.sp: the innermost cgocallback's system-stack frame. */
   readonly g0SchedSp?: number;
+  /** m.vdsoSP: the vDSO caller's caller SP, 0 when not in a vDSO call. */
+  readonly vdsoSp?: number;
+  /** m.vdsoPC: return PC into that caller. */
+  readonly vdsoPc?: number;
 }
 
 /** Everything one Go step needs besides the registers and memory. */
@@ -279,18 +287,67 @@ export function goStep(
     default:
       break;
   }
-  if ((flag & FUNC_FLAG_SPWRITE) && !innermost) {
+  if (flag & FUNC_FLAG_SPWRITE) {
     const name = tab.funcName(fi);
-    // time.now, runtime.nanotime1/walltime/vgetrandom1 run the vDSO on the
-    // g0 stack without switching g; the goroutine's SP is only in
-    // m.vdsoSP, which the kernel side does not deliver.
-    return err(
-      VDSO_CALLERS.has(name)
-        ? `go: vDSO call on g0 stack from ${name}`
-        : `go: SPWRITE function ${name}`,
-    );
+    if (VDSO_CALLERS.has(name) && ctx.arch === "amd64") {
+      const vsp = s?.vdsoSp ?? 0;
+      if (innermost) {
+        // Before m.vdsoSP is set or after SP is restored, pcsp is right;
+        // it must land exactly on m.vdsoSP when that is set.
+        const r = pcspStep(ctx, fi, vpc, regs, memory, sp);
+        if (vsp === 0 || (r.kind === "caller" && r.regs.sp === vsp)) return r;
+      }
+      return vdsoCaller(ctx, name, regs, memory);
+    }
+    if (!innermost) return err(`go: SPWRITE function ${name}`);
   }
   return pcspStep(ctx, fi, vpc, regs, memory, sp);
+}
+
+/**
+ * The caller of a vDSO-calling assembly function (amd64): nanotime1,
+ * walltime, time.now and vgetrandom1 store their caller's SP (the address
+ * of their arguments) in m.vdsoSP and the return PC in m.vdsoPC before
+ * moving SP to g0's stack (vgetrandom1 stays on the current stack); Go's
+ * sigprof unwinds from the same pair.
+ */
+function vdsoCaller(
+  ctx: GoStepContext,
+  name: string,
+  regs: Readonly<Registers>,
+  memory: StackMemory,
+): StepResult {
+  const s = ctx.state, counters = ctx.transitions;
+  const vsp = s?.vdsoSp ?? 0, vpc = s?.vdsoPc ?? 0;
+  if (s === undefined || vsp === 0) {
+    counters?.add(GoTransition.vdsoNoSp);
+    return err(`go: vDSO call on g0 stack from ${name}`);
+  }
+  if (vpc === 0) {
+    counters?.add(GoTransition.vdsoInconsistent);
+    return err(`go: vDSO call from ${name} with m.vdsoPC 0`);
+  }
+  let kind: string;
+  if (s.stackHi > s.stackLo && inGoroutineStack(s, vsp)) {
+    // On curg's stack: the words must describe this M's goroutine.
+    if (s.m === 0 || s.curg === 0 || s.curgM !== s.m) {
+      counters?.add(GoTransition.vdsoInconsistent);
+      return err(`go: vDSO call from ${name} with inconsistent g data`);
+    }
+    kind = GoTransition.vdsoCrossed;
+  } else if (vsp > regs.sp) {
+    // Called on g0 or gsignal (no switch): the caller is above on this stack.
+    kind = GoTransition.vdsoSameStack;
+  } else {
+    counters?.add(GoTransition.vdsoInconsistent);
+    return err(`go: vDSO call from ${name} with m.vdsoSP off curg's stack`);
+  }
+  if (!readable(memory, vsp)) {
+    counters?.add(GoTransition.vdsoNotCopied);
+    return err("go: goroutine stack not copied");
+  }
+  counters?.add(kind);
+  return { kind: "caller", regs: { pc: vpc, sp: vsp, fp: NaN } };
 }
 
 function readable(memory: StackMemory, addr: number): boolean {

@@ -4,6 +4,7 @@ import { parseElf } from "../elf/mod.ts";
 import type { Registers, StackMemory } from "../unwind/types.ts";
 import { readAtVaddr } from "./_elf_util.ts";
 import { type GoSampleState, goStep, openGoBinary } from "./mod.ts";
+import { GoTransition, GoTransitionCounters } from "./cgo.ts";
 import { newestChainFixture } from "./_test_fixture.ts";
 
 const path = await newestChainFixture();
@@ -220,5 +221,77 @@ Deno.test({
       ),
       { kind: "error", reason: "go: mcall without g data" },
     );
+  },
+});
+
+Deno.test({
+  name:
+    "goStep() continues a vDSO caller at m.vdsoPC/vdsoSP, else ends with a reason",
+  ignore: go === undefined,
+  fn() {
+    const t = go!.pclntab;
+    const g0Base = 0x7ff000000000, gBase = 0xc000200000;
+    const nt = fn("runtime.nanotime1");
+    // A return address inside nanotime1 (after the vDSO call, on g0).
+    const retPc = t.funcEntry(nt) + 40;
+    const callerPc = callSite("main.a", "main.c");
+    const memory: StackMemory = [
+      { base: g0Base, bytes: new Uint8Array(4096) },
+      { base: gBase, bytes: new Uint8Array(4096) },
+    ];
+    const state: GoSampleState = {
+      g: 3,
+      m: 2,
+      g0: 1,
+      curg: 3,
+      curgM: 2,
+      stackLo: gBase,
+      stackHi: gBase + 4096,
+      schedPc: 0,
+      schedSp: 0,
+      schedBp: 0,
+      syscallPc: 0,
+      syscallSp: 0,
+      vdsoSp: gBase + 256,
+      vdsoPc: callerPc,
+    };
+    const counters = new GoTransitionCounters();
+    const step = (st: GoSampleState | undefined, mem = memory) =>
+      goStep(
+        {
+          pclntab: t,
+          bias: 0,
+          arch: "amd64",
+          state: st,
+          transitions: counters,
+        },
+        { pc: retPc, sp: g0Base + 512, fp: NaN },
+        mem,
+        retPc - 1,
+      );
+    assertEquals(step(state), {
+      kind: "caller",
+      regs: { pc: callerPc, sp: gBase + 256, fp: NaN },
+    });
+    assertEquals(counters.get(GoTransition.vdsoCrossed), 1);
+    // Not in a vDSO call (or a version 1 record): the old reason.
+    assertEquals(step({ ...state, vdsoSp: 0 }), {
+      kind: "error",
+      reason: "go: vDSO call on g0 stack from runtime.nanotime1",
+    });
+    assertEquals(step(undefined), {
+      kind: "error",
+      reason: "go: vDSO call on g0 stack from runtime.nanotime1",
+    });
+    assertEquals(counters.get(GoTransition.vdsoNoSp), 2);
+    // curg.m ≠ m: inconsistent.
+    assertEquals(step({ ...state, curgM: 9 }).kind, "error");
+    assertEquals(counters.get(GoTransition.vdsoInconsistent), 1);
+    // Goroutine stack not copied.
+    assertEquals(step(state, [memory[0]!]), {
+      kind: "error",
+      reason: "go: goroutine stack not copied",
+    });
+    assertEquals(counters.get(GoTransition.vdsoNotCopied), 1);
   },
 });

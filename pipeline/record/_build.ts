@@ -3,7 +3,13 @@
  *
  * @module
  */
-import { Off, RECORD_HEADER_SIZE, RECORD_VERSION } from "./layout.ts";
+import {
+  Off,
+  RECORD_HEADER_SIZE,
+  RECORD_V1_HEADER_SIZE,
+  RECORD_V1_VERSION,
+  RECORD_VERSION,
+} from "./layout.ts";
 
 /** Fields of a synthetic record; unset fields are 0 / empty. */
 export interface RecordSpec {
@@ -35,13 +41,15 @@ export function buildRecord(spec: RecordSpec): Uint8Array {
   const k = spec.kstack ?? [];
   const u = spec.ustack ?? new Uint8Array(0);
   const g = spec.gstack ?? new Uint8Array(0);
-  const out = new Uint8Array(
-    RECORD_HEADER_SIZE + k.length * 8 + u.length + g.length,
-  );
+  // Version 1 records have the shorter header (no vDSO words).
+  const hdr = spec.version === RECORD_V1_VERSION
+    ? RECORD_V1_HEADER_SIZE
+    : RECORD_HEADER_SIZE;
+  const out = new Uint8Array(hdr + k.length * 8 + u.length + g.length);
   const v = new DataView(out.buffer);
   v.setUint16(Off.version, spec.version ?? RECORD_VERSION, true);
   v.setUint16(Off.flags, spec.flags ?? 0, true);
-  v.setUint32(Off.header_size, RECORD_HEADER_SIZE, true);
+  v.setUint32(Off.header_size, hdr, true);
   v.setUint32(Off.pid, spec.pid ?? 0, true);
   v.setUint32(Off.tid, spec.tid ?? 0, true);
   v.setUint32(Off.cpu, spec.cpu ?? 0, true);
@@ -57,10 +65,11 @@ export function buildRecord(spec: RecordSpec): Uint8Array {
   v.setUint32(Off.gstack_len, g.length, true);
   v.setBigUint64(Off.gstack_base, spec.gstackBase ?? 0n, true);
   for (const [name, val] of Object.entries(spec.go ?? {})) {
-    v.setBigUint64(Off[name as keyof typeof Off], val, true);
+    const at = Off[name as keyof typeof Off];
+    if (at + 8 <= hdr) v.setBigUint64(at, val, true);
   }
-  k.forEach((a, i) => v.setBigUint64(RECORD_HEADER_SIZE + 8 * i, a, true));
-  out.set(u, RECORD_HEADER_SIZE + k.length * 8);
-  out.set(g, RECORD_HEADER_SIZE + k.length * 8 + u.length);
+  k.forEach((a, i) => v.setBigUint64(hdr + 8 * i, a, true));
+  out.set(u, hdr + k.length * 8);
+  out.set(g, hdr + k.length * 8 + u.length);
   return out;
 }

@@ -20,6 +20,8 @@ import {
   KSTACK_MAX_DEPTH,
   Off,
   RECORD_HEADER_SIZE,
+  RECORD_V1_HEADER_SIZE,
+  RECORD_V1_VERSION,
   RECORD_VERSION,
 } from "./layout.ts";
 
@@ -59,6 +61,13 @@ export interface GoBlock {
   g0SchedSp: number;
   /** curg.labels (a pointer), 0 when none or unknown. */
   labels: number;
+  /**
+   * m.vdsoSP: SP of the vDSO caller's caller frame while the M is in a vDSO
+   * call, else 0 (also 0 in version 1 records and when not read).
+   */
+  vdsoSp: number;
+  /** m.vdsoPC: return PC into that caller (meaningful when vdsoSp != 0). */
+  vdsoPc: number;
 }
 
 /** One decoded record. Byte fields are views into the input. */
@@ -135,20 +144,33 @@ function u64(v: DataView, at: number): number {
  * ```
  */
 export function decodeRecord(bytes: Uint8Array): RawSample {
-  if (bytes.length < RECORD_HEADER_SIZE) {
+  if (bytes.length < RECORD_V1_HEADER_SIZE) {
     fail(
-      `${bytes.length} bytes is shorter than the ${RECORD_HEADER_SIZE}-byte header`,
+      `${bytes.length} bytes is shorter than the ${RECORD_V1_HEADER_SIZE}-byte header`,
       0,
     );
   }
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = v.getUint16(Off.version, true);
-  if (version !== RECORD_VERSION) {
-    fail(`version ${version} is not ${RECORD_VERSION}`, Off.version);
+  if (version !== RECORD_VERSION && version !== RECORD_V1_VERSION) {
+    fail(
+      `version ${version} is not ${RECORD_V1_VERSION} or ${RECORD_VERSION}`,
+      Off.version,
+    );
   }
+  // Version 1 (older recordings): same fields up to go_labels, no vDSO words.
+  const want = version === RECORD_V1_VERSION
+    ? RECORD_V1_HEADER_SIZE
+    : RECORD_HEADER_SIZE;
   const hdr = v.getUint32(Off.header_size, true);
-  if (hdr !== RECORD_HEADER_SIZE) {
-    fail(`header_size ${hdr} is not ${RECORD_HEADER_SIZE}`, Off.header_size);
+  if (hdr !== want) {
+    fail(
+      `header_size ${hdr} is not ${want} (version ${version})`,
+      Off.header_size,
+    );
+  }
+  if (bytes.length < hdr) {
+    fail(`${bytes.length} bytes is shorter than the ${hdr}-byte header`, 0);
   }
   const kraw = v.getInt32(Off.kstack_len, true);
   const klen = kraw > 0 ? kraw : 0;
@@ -205,11 +227,12 @@ export function decodeRecord(bytes: Uint8Array): RawSample {
       base: u64(v, Off.gstack_base),
       bytes: bytes.subarray(gStart, gStart + glen),
     },
-    go: (flags & Flag.GO) ? decodeGo(v, flags) : undefined,
+    go: (flags & Flag.GO) ? decodeGo(v, flags, hdr) : undefined,
   };
 }
 
-function decodeGo(v: DataView, flags: number): GoBlock {
+function decodeGo(v: DataView, flags: number, hdr: number): GoBlock {
+  const v2 = hdr >= Off.go_vdso_pc + 8;
   return {
     readError: (flags & Flag.GO_G_ERR) !== 0,
     g: u64(v, Off.go_g),
@@ -228,6 +251,8 @@ function decodeGo(v: DataView, flags: number): GoBlock {
     goid: u64(v, Off.go_goid),
     g0SchedSp: u64(v, Off.go_g0_sched_sp),
     labels: u64(v, Off.go_labels),
+    vdsoSp: v2 ? u64(v, Off.go_vdso_sp) : 0,
+    vdsoPc: v2 ? u64(v, Off.go_vdso_pc) : 0,
   };
 }
 

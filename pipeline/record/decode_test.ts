@@ -104,7 +104,7 @@ Deno.test("decodeRecord() rejects truncated and corrupt records", async (t) => {
     ["short header", good.subarray(0, RECORD_HEADER_SIZE - 1)],
     ["truncated stack", good.subarray(0, good.length - 1)],
     ["trailing bytes", new Uint8Array([...good, 0])],
-    ["wrong version", buildRecord({ version: 2 })],
+    ["wrong version", buildRecord({ version: 3 })],
   ];
   const badLen = good.slice();
   new DataView(badLen.buffer).setUint32(Off.ustack_len, 0xffffffff, true);
@@ -115,6 +115,9 @@ Deno.test("decodeRecord() rejects truncated and corrupt records", async (t) => {
   const hdr = good.slice();
   new DataView(hdr.buffer).setUint32(Off.header_size, 200, true);
   cases.push(["wrong header_size", hdr]);
+  const v1As2 = buildRecord({ version: 1 });
+  new DataView(v1As2.buffer).setUint16(Off.version, 2, true);
+  cases.push(["version 2 with the version 1 header_size", v1As2]);
   for (const [name, bytes] of cases) {
     await t.step(name, () => {
       throws(() => decodeRecord(bytes), BinaryFormatError);
@@ -122,7 +125,7 @@ Deno.test("decodeRecord() rejects truncated and corrupt records", async (t) => {
   }
   await t.step("message names the problem", () => {
     throws(() => decodeRecord(buildRecord({ version: 9 })), {
-      message: "Cannot decode sample record: version 9 is not 1",
+      message: "Cannot decode sample record: version 9 is not 1 or 2",
     });
   });
 });
@@ -173,4 +176,26 @@ Deno.test("decodeRecord() only ever throws BinaryFormatError on random or corrup
     ),
     { numRuns: 1000 },
   );
+});
+
+Deno.test("decodeRecord() reads version 2 vDSO words and version 1 records without them", () => {
+  const go = { go_g: 0x100n, go_vdso_sp: 0xc000001000n, go_vdso_pc: 0x401234n };
+  const v2 = decodeRecord(
+    buildRecord({ flags: Flag.GO, go, ustack: new Uint8Array([1, 2]) }),
+  );
+  strictEqual(v2.go?.vdsoSp, 0xc000001000);
+  strictEqual(v2.go?.vdsoPc, 0x401234);
+  deepStrictEqual([...v2.ustack.bytes], [1, 2]);
+  const rec1 = buildRecord({
+    version: 1,
+    flags: Flag.GO,
+    go,
+    ustack: new Uint8Array([3, 4]),
+  });
+  strictEqual(rec1.length, 240 + 2);
+  const v1 = decodeRecord(rec1);
+  strictEqual(v1.go?.g, 0x100);
+  strictEqual(v1.go?.vdsoSp, 0);
+  strictEqual(v1.go?.vdsoPc, 0);
+  deepStrictEqual([...v1.ustack.bytes], [3, 4]);
 });

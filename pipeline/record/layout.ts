@@ -6,10 +6,17 @@
  * @module
  */
 
-/** DP_RECORD_VERSION: the only record version this decoder accepts. */
-export const RECORD_VERSION = 1;
+/** DP_RECORD_VERSION: the version the BPF program writes. */
+export const RECORD_VERSION = 2;
 /** sizeof(struct dp_record): the fixed header before the three byte runs. */
-export const RECORD_HEADER_SIZE = 240;
+export const RECORD_HEADER_SIZE = 256;
+/**
+ * Version 1 (recordings made before m.vdsoSP/vdsoPC were read): the same
+ * header up to `go_labels`, 240 bytes. The decoder accepts both.
+ */
+export const RECORD_V1_VERSION = 1;
+/** Header size of version 1 records. */
+export const RECORD_V1_HEADER_SIZE = 240;
 /** DP_COMM_LEN */
 export const COMM_LEN = 16;
 /** DP_KSTACK_MAX_DEPTH: kernel frames at most. */
@@ -73,6 +80,8 @@ export const Off = {
   go_goid: 216,
   go_g0_sched_sp: 224,
   go_labels: 232,
+  go_vdso_sp: 240,
+  go_vdso_pc: 248,
 } as const;
 
 /** Byte offsets of struct dp_go_proc fields (the go_procs map value). */
@@ -92,10 +101,12 @@ export const GoProcOff = {
   reserved: 52,
   off_m_ncgo: 56,
   off_m_isextra: 60,
+  off_m_vdsosp: 64,
+  off_m_vdsopc: 68,
 } as const;
 
 /** sizeof(struct dp_go_proc). */
-export const GO_PROC_SIZE = 64;
+export const GO_PROC_SIZE = 72;
 
 /** Names of the `counters` map slots in enum dp_counter order (one list, kept by the sampler). */
 export { COUNTER_NAMES } from "../../bpf/sampler.ts";

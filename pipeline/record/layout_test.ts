@@ -94,7 +94,7 @@ Deno.test({
 
 Deno.test("layout counter names and go_proc size agree with bpf/", () => {
   strictEqual(GO_PROC_SIZE, BPF_GO_PROC_SIZE);
-  strictEqual(RECORD_HEADER_SIZE, 240);
+  strictEqual(RECORD_HEADER_SIZE, 256);
 });
 
 Deno.test("encodeGoProc() writes every field at its GoProcOff offset", () => {
@@ -113,6 +113,8 @@ Deno.test("encodeGoProc() writes every field at its GoProcOff offset", () => {
     offMCurg: 11,
     offMNcgo: 12,
     offMIsextra: 13,
+    offMVdsoSp: 14,
+    offMVdsoPc: 15,
   };
   const v = new DataView(encodeGoProc(cfg).buffer);
   strictEqual(v.getBigInt64(GoProcOff.tls_g_offset, true), -8n);
@@ -135,4 +137,6 @@ Deno.test("encodeGoProc() writes every field at its GoProcOff offset", () => {
   strictEqual(v.getUint32(GoProcOff.reserved, true), 0);
   strictEqual(v.getUint32(GoProcOff.off_m_ncgo, true), 12);
   strictEqual(v.getUint32(GoProcOff.off_m_isextra, true), 13);
+  strictEqual(v.getUint32(GoProcOff.off_m_vdsosp, true), 14);
+  strictEqual(v.getUint32(GoProcOff.off_m_vdsopc, true), 15);
 });
