@@ -98,11 +98,11 @@ export class SamplePipeline {
       goroutineId = user.goroutineId;
       goLabels = user.goLabels;
       const exact = user.exact;
+      const resolveModule = (lookupPc: number) => table.resolve(proc, lookupPc);
       for (let i = 0; i < user.frames.length; i++) {
         const pc = user.frames[i]!;
         const isReturn = i > 0 && !exact.includes(i);
-        const module = table.resolve(proc, isReturn ? pc - 1 : pc);
-        stack.push(symbolizer.user(proc, module, pc, isReturn));
+        stack.push(symbolizer.user(proc, pc, isReturn, resolveModule));
       }
       if (user.error !== undefined) {
         stack.push(symbolizer.error(user.error));

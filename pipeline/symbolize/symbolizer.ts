@@ -163,17 +163,18 @@ export class Symbolizer {
    * The location of a user-space pc.
    *
    * @param proc The process.
-   * @param module The module containing the pc (from the process table), if any.
    * @param pc The pc.
    * @param isReturnAddress True for every frame but the innermost: the call
    *   instruction is just before the return address, so `pc − 1` is looked up.
+   * @param resolveModule Finds the module containing a lookup pc; called only
+   *   when the location is not cached yet (the hot path is one map lookup).
    * @returns The interned location.
    */
   user(
     proc: ProcessState,
-    module: Module | undefined,
     pc: number,
     isReturnAddress: boolean,
+    resolveModule: (lookupPc: number) => Module | undefined,
   ): Location {
     let cache = proc.derived.get(LOCATIONS) as
       | Map<number, Location>
@@ -189,6 +190,7 @@ export class Symbolizer {
       cache.clear();
       this.stats.cacheResets++;
     }
+    const module = resolveModule(isReturnAddress ? pc - 1 : pc);
     loc = this.#userLocation(proc, module, pc, isReturnAddress);
     // An unnamed pc outside any file may be JIT code whose perf map entry is
     // not written yet: do not remember the miss.
