@@ -23,18 +23,16 @@
  * where it fails instead.
  */
 import { assert, assertGreaterOrEqual, assertLessOrEqual } from "./assert.ts";
-import { checkPrivileges } from "../bpf/privileges.ts";
 import { runAgent } from "./_agent.ts";
 import {
   buildFixture,
-  GO_MATRIX,
   GO_VARIANTS,
+  goLiveProblem,
   type GoToolchain,
   type GoVariant,
   listToolchains,
 } from "./fixtures/go/toolchains.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const CI = Deno.env.get("CI") === "true";
 const SECONDS = Number(Deno.env.get("DENOPROF_GO_LIVE_SECONDS") ?? "2");
 const CHAIN = "runtime.goexit;runtime.main;main.main;main.a;main.b;main.c";
@@ -46,26 +44,8 @@ const SHORT: Record<GoVariant, string> = {
 };
 
 /** Why the live matrix cannot run here, or undefined when it can. */
-function missing(): string | undefined {
-  if (Deno.build.os !== "linux") return "not Linux";
-  const priv = checkPrivileges();
-  if (priv !== undefined) return priv;
-  try {
-    Deno.statSync(`${ROOT}bpf/profiler.bpf.o`);
-  } catch {
-    return "bpf/profiler.bpf.o is missing (make bpf)";
-  }
-  const have = listToolchains().map((t) => t.version);
-  const lack = GO_MATRIX.filter((v) => !have.includes(v));
-  if (lack.length > 0) {
-    return `Go toolchains ${
-      lack.join(", ")
-    } are missing (scripts/go-toolchains.sh)`;
-  }
-  return undefined;
-}
 
-const why = missing();
+const why = goLiveProblem();
 if (why !== undefined && !CI) {
   console.warn(`skipping the live Go matrix: ${why}`);
 }

@@ -12,15 +12,14 @@
  * them, except with `CI=true`, where it fails instead.
  */
 import { assert, assertGreaterOrEqual } from "./assert.ts";
-import { checkPrivileges } from "../bpf/privileges.ts";
 import { runAgent } from "./_agent.ts";
 import {
   buildFixture,
   GO_MATRIX,
+  goLiveProblem,
   listToolchains,
 } from "./fixtures/go/toolchains.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const CI = Deno.env.get("CI") === "true";
 const SECONDS = Number(Deno.env.get("DENOPROF_GO_LIVE_SECONDS") ?? "4");
 const VDSO_CALLERS = new Set([
@@ -30,26 +29,7 @@ const VDSO_CALLERS = new Set([
   "runtime.walltime1",
 ]);
 
-function missing(): string | undefined {
-  if (Deno.build.os !== "linux") return "not Linux";
-  const priv = checkPrivileges();
-  if (priv !== undefined) return priv;
-  try {
-    Deno.statSync(`${ROOT}bpf/profiler.bpf.o`);
-  } catch {
-    return "bpf/profiler.bpf.o is missing (make bpf)";
-  }
-  const have = listToolchains().map((t) => t.version);
-  const lack = GO_MATRIX.filter((v) => !have.includes(v));
-  if (lack.length > 0) {
-    return `Go toolchains ${
-      lack.join(", ")
-    } are missing (scripts/go-toolchains.sh)`;
-  }
-  return undefined;
-}
-
-const why = missing();
+const why = goLiveProblem();
 if (why !== undefined && !CI) {
   console.warn(`skipping the live vDSO test: ${why}`);
 }

@@ -40,7 +40,8 @@
  *
  * @module
  */
-import { fromBinary, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
+import { fromOtlpJson } from "../exporters/otlp/file.ts";
 import type {
   AnyValue,
   KeyValue,
@@ -603,33 +604,7 @@ export async function readOtlpFile(path: string): Promise<ProfilesData> {
   if (!path.toLowerCase().endsWith(".json")) {
     return fromBinary(ProfilesDataSchema, await Deno.readFile(path));
   }
-  const json = JSON.parse(await Deno.readTextFile(path)) as {
-    resourceProfiles?: {
-      scopeProfiles?: { profiles?: { profileId?: string }[] }[];
-    }[];
-    dictionary?: { linkTable?: { traceId?: string; spanId?: string }[] };
-  };
-  // OTLP/JSON writes ids as hex; protobuf JSON (fromJson) wants base64.
-  for (const rp of json.resourceProfiles ?? []) {
-    for (const sp of rp.scopeProfiles ?? []) {
-      for (const p of sp.profiles ?? []) {
-        if (p.profileId) p.profileId = hexToBase64(p.profileId);
-      }
-    }
-  }
-  for (const l of json.dictionary?.linkTable ?? []) {
-    if (l.traceId) l.traceId = hexToBase64(l.traceId);
-    if (l.spanId) l.spanId = hexToBase64(l.spanId);
-  }
-  return fromJson(ProfilesDataSchema, json as JsonValue);
-}
-
-function hexToBase64(h: string): string {
-  let bin = "";
-  for (let i = 0; i + 1 < h.length; i += 2) {
-    bin += String.fromCharCode(parseInt(h.slice(i, i + 2), 16));
-  }
-  return btoa(bin);
+  return fromOtlpJson(JSON.parse(await Deno.readTextFile(path)));
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { toBinary, toJson } from "@bufbuild/protobuf";
+import { fromJson, type JsonValue, toBinary, toJson } from "@bufbuild/protobuf";
 import {
   type ProfilesData,
   ProfilesDataSchema,
@@ -83,24 +83,45 @@ export function createOtlpFileExporter(
  * ```
  */
 export function toOtlpJson(data: ProfilesData): unknown {
-  const json = toJson(ProfilesDataSchema, data, { enumAsInteger: true }) as {
-    resourceProfiles?: {
-      scopeProfiles?: { profiles?: { profileId?: string }[] }[];
-    }[];
-    dictionary?: { linkTable?: { traceId?: string; spanId?: string }[] };
-  };
+  const json = toJson(ProfilesDataSchema, data, { enumAsInteger: true });
+  mapIds(json as OtlpJsonIds, base64ToHex);
+  return json;
+}
+
+/**
+ * Decodes OTLP/JSON (hex ids, as {@linkcode toOtlpJson} and other OTLP
+ * senders write them) back into ProfilesData.
+ *
+ * @param json Parsed OTLP/JSON.
+ * @returns The message.
+ */
+export function fromOtlpJson(json: unknown): ProfilesData {
+  // Protobuf JSON (fromJson) wants base64 where OTLP/JSON has hex.
+  const copy = structuredClone(json) as OtlpJsonIds;
+  mapIds(copy, hexToBase64);
+  return fromJson(ProfilesDataSchema, copy as JsonValue);
+}
+
+/** The id fields OTLP/JSON encodes as hex instead of protobuf JSON's base64. */
+interface OtlpJsonIds {
+  resourceProfiles?: {
+    scopeProfiles?: { profiles?: { profileId?: string }[] }[];
+  }[];
+  dictionary?: { linkTable?: { traceId?: string; spanId?: string }[] };
+}
+
+function mapIds(json: OtlpJsonIds, convert: (id: string) => string): void {
   for (const rp of json.resourceProfiles ?? []) {
     for (const sp of rp.scopeProfiles ?? []) {
       for (const p of sp.profiles ?? []) {
-        if (p.profileId) p.profileId = base64ToHex(p.profileId);
+        if (p.profileId) p.profileId = convert(p.profileId);
       }
     }
   }
   for (const link of json.dictionary?.linkTable ?? []) {
-    if (link.traceId) link.traceId = base64ToHex(link.traceId);
-    if (link.spanId) link.spanId = base64ToHex(link.spanId);
+    if (link.traceId) link.traceId = convert(link.traceId);
+    if (link.spanId) link.spanId = convert(link.spanId);
   }
-  return json;
 }
 
 function base64ToHex(b64: string): string {
@@ -110,4 +131,12 @@ function base64ToHex(b64: string): string {
     out += bin.charCodeAt(i).toString(16).padStart(2, "0");
   }
   return out;
+}
+
+function hexToBase64(h: string): string {
+  let bin = "";
+  for (let i = 0; i + 1 < h.length; i += 2) {
+    bin += String.fromCharCode(parseInt(h.slice(i, i + 2), 16));
+  }
+  return btoa(bin);
 }
